@@ -1,0 +1,131 @@
+"""Input checks that raise a ``ValueError`` naming the parameter, its value and the range.
+
+Every public function and every parameter dataclass of hetbalance validates its input
+with these helpers, so that bad input never turns into a NaN, a silent clip or a
+traceback from deep inside numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_finite",
+    "check_real",
+    "check_in_range",
+    "check_positive",
+    "check_nonnegative",
+    "check_probability",
+    "check_int",
+    "check_time_constant",
+    "check_array",
+]
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return repr(value)
+
+
+def check_real(name: str, value) -> float:
+    """Return ``value`` as a float, raising ``TypeError`` for non-numbers (bool included)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {_fmt(value)}")
+    return float(value)
+
+
+def check_finite(name: str, value) -> float:
+    """Return ``value`` as a finite float or raise ``ValueError``."""
+    v = check_real(name, value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} = {_fmt(value)} is not finite; allowed: a finite real number")
+    return v
+
+
+def check_in_range(name: str, value, lo=-math.inf, hi=math.inf, *, lo_open=False,
+                   hi_open=False, unit: str = "", hint: str = "") -> float:
+    """Check ``lo <= value <= hi`` (with optional open ends) and return it as a float."""
+    v = check_finite(name, value)
+    bad = (v < lo) or (v > hi) or (lo_open and v == lo) or (hi_open and v == hi)
+    if bad:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        u = f" {unit}" if unit else ""
+        msg = f"{name} = {_fmt(value)}{u} is out of range; allowed: {left}{lo}, {hi}{right}{u}"
+        if hint:
+            msg += f" ({hint})"
+        raise ValueError(msg)
+    return v
+
+
+def check_positive(name: str, value, unit: str = "", hint: str = "") -> float:
+    """Check ``value > 0``."""
+    return check_in_range(name, value, 0.0, math.inf, lo_open=True, unit=unit, hint=hint)
+
+
+def check_nonnegative(name: str, value, unit: str = "", hint: str = "") -> float:
+    """Check ``value >= 0``."""
+    return check_in_range(name, value, 0.0, math.inf, unit=unit, hint=hint)
+
+
+def check_probability(name: str, value) -> float:
+    """Check ``0 <= value <= 1``."""
+    return check_in_range(name, value, 0.0, 1.0)
+
+
+def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
+    """Check that ``value`` is an integer (a float with an integral value is refused)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {_fmt(value)}")
+    v = int(value)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        raise ValueError(f"{name} = {v} is out of range; allowed: integers in {rng}")
+    return v
+
+
+def check_time_constant(name: str, value, *, allow_zero: bool = False, max_s: float = 1.0) -> float:
+    """Check a time constant given in seconds.
+
+    Values above ``max_s`` (default 1 s) are refused as probably given in milliseconds.
+    """
+    v = check_finite(name, value)
+    lo_ok = v >= 0 if allow_zero else v > 0
+    if not lo_ok or v > max_s:
+        left = "[" if allow_zero else "("
+        hint = ""
+        if v > max_s:
+            hint = (f"; times are in seconds: {v:g} looks like milliseconds, "
+                    f"did you mean {v / 1000:g} s?")
+        raise ValueError(
+            f"{name} = {_fmt(value)} s is out of range; allowed: {left}0, {max_s:g}] s{hint}")
+    return v
+
+
+def check_array(name: str, value, *, finite: bool = True, lo=None, hi=None,
+                lo_open: bool = False, dtype=float) -> np.ndarray:
+    """Convert ``value`` to an array and check its entries lie in the allowed range."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric (array-like), got {type(value).__name__}") from exc
+    if finite and arr.size and not np.all(np.isfinite(arr)):
+        idx = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
+        raise ValueError(f"{name} contains a non-finite value {arr.ravel()[idx]!r} at flat "
+                         f"index {idx}; allowed: finite numbers")
+    if lo is not None and arr.size:
+        bad = arr <= lo if lo_open else arr < lo
+        if np.any(bad):
+            idx = np.flatnonzero(bad.ravel())[0]
+            op = ">" if lo_open else ">="
+            raise ValueError(f"{name} contains {arr.ravel()[idx]!r} at flat index {idx}; "
+                             f"allowed: values {op} {lo}")
+    if hi is not None and arr.size and np.any(arr > hi):
+        idx = np.flatnonzero((arr > hi).ravel())[0]
+        raise ValueError(f"{name} contains {arr.ravel()[idx]!r} at flat index {idx}; "
+                         f"allowed: values <= {hi}")
+    return arr

@@ -1,0 +1,67 @@
+"""The installed packages are this repository's, and the module layering holds."""
+
+import ast
+import configparser
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGES = ("meanfield", "graphs", "validation", "paper_figures")
+# meanfield <- graphs <- validation <- paper_figures (STYLE.md): each may import only
+# from the packages on its left.
+ALLOWED = {
+    "meanfield": set(),
+    "graphs": {"meanfield"},
+    "validation": {"meanfield", "graphs"},
+    "paper_figures": {"meanfield", "graphs", "validation"},
+}
+
+
+@pytest.mark.parametrize("name", ["meanfield", "graphs", "validation"])
+def test_imports_resolve_to_this_repo(name):
+    # PyPI has unrelated packages called meanfield, graphs and validation.
+    mod = __import__(name)
+    assert pathlib.Path(mod.__file__).resolve().parent == ROOT / name
+
+
+def _imported_top_levels(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("pkg", PACKAGES)
+def test_dependency_direction(pkg):
+    forbidden = set(PACKAGES) - ALLOWED[pkg] - {pkg}
+    for path in (ROOT / pkg).rglob("*.py"):
+        bad = _imported_top_levels(path) & forbidden
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)} (layering: {ALLOWED[pkg]})"
+
+
+def test_setup_cfg_metadata():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert cfg["metadata"]["name"] == "hetbalance"
+    assert cfg["options"]["python_requires"] == ">=3.10"
+    reqs = {re.split(r"[<>=!~ ]", r.strip())[0] for r in cfg["options"]["install_requires"].split("\n") if r.strip()}
+    assert reqs == {"numpy", "scipy", "sympy", "networkx"}
+    extras = cfg["options.extras_require"]
+    assert "matplotlib" in extras["figures"]
+    for peer in ("brian2", "nest", "nnmt"):
+        assert peer not in cfg["options"]["install_requires"]
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) >= 2, "README must open with two command blocks"
+    test_cmd = blocks[1].strip().splitlines()[-1].strip()
+    assert test_cmd in ci, f"README test command {test_cmd!r} not run by .ci/run"
