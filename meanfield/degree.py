@@ -23,7 +23,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .checks import check_in_range, check_int
-from .labels import Constant, GaussianCopula, LabelDistribution, Uniform, make_distribution
+from .labels import (Constant, GaussianCopula, LabelDistribution, Uniform, distribution_from_dict,
+                     make_distribution)
 from .params import POPULATIONS
 
 __all__ = ["Kernel", "LowRankKernel", "CallableKernel", "MatrixKernel", "DegreeModel",
@@ -142,6 +143,14 @@ class MatrixKernel(Kernel):
         i = np.asarray(t_post).astype(np.int64)
         j = np.asarray(t_pre).astype(np.int64)
         return self.values[np.ix_(i, j)]
+
+
+def _dist_spec(dist):
+    return dist.to_dict() if isinstance(dist, LabelDistribution) else dist
+
+
+def _opt_list(x):
+    return None if x is None else [float(v) for v in x]
 
 
 def _scaled_component(i, scale):
@@ -291,10 +300,55 @@ class DegreeModel:
                                      f"allowed: [0, 1] (a connection probability)")
 
     def to_dict(self) -> dict:
-        """JSON-friendly description (callables are described, not serialised)."""
-        return {"name": self.name, "description": dict(self.description),
+        """JSON-friendly description (callables are described, not serialised).
+
+        For models built by the named constructors, ``DegreeModel.from_spec(m.spec)``
+        rebuilds an equivalent model; ``to_dict`` adds the label distributions for readers.
+        """
+        return {"name": self.name, "spec": self.spec,
                 "labels": {a: d.to_dict() for a, d in self.labels.items()},
                 "n_nodes": self.n_nodes}
+
+    @property
+    def spec(self) -> dict:
+        """The constructor call that built this model: ``{"constructor": ..., args...}``."""
+        return dict(self.description)
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> "DegreeModel":
+        """Rebuild a model from ``spec`` (see ``spec``); unknown keys raise ``ValueError``."""
+        if not isinstance(spec, Mapping) or "constructor" not in spec:
+            raise ValueError(f"a degree-model spec must be a table with a 'constructor' key, got {spec!r}")
+        spec = dict(spec)
+        name = spec.pop("constructor")
+        allowed = {
+            "homogeneous": set(),
+            "separable": {"in_dist", "in_cv", "out_dist", "out_cv", "rho", "in_sources",
+                          "in_support", "out_support", "n_nodes"},
+            "recurrent_indegree": {"dist", "cv", "support", "n_nodes"},
+            "all_indegree": {"dist", "cv", "support", "n_nodes"},
+            "assortative": {"c", "support", "dist", "n_nodes"},
+        }
+        if name not in allowed:
+            raise ValueError(f"degree-model constructor = {name!r} is unknown or not "
+                             f"serialisable; allowed: {sorted(allowed)}")
+        unknown = sorted(set(spec) - allowed[name])
+        if unknown:
+            raise ValueError(f"degree model {name}: unknown key(s) {unknown}; "
+                             f"allowed: {sorted(allowed[name])}")
+        for k in ("dist", "in_dist", "out_dist"):
+            if isinstance(spec.get(k), Mapping):
+                spec[k] = distribution_from_dict(dict(spec[k]))
+        for k in ("support", "in_support", "out_support"):
+            if spec.get(k) is not None:
+                spec[k] = tuple(spec[k])
+        if "in_sources" in spec:
+            spec["in_sources"] = tuple(spec["in_sources"])
+        if name == "assortative" and spec.get("dist") is None:
+            spec.pop("dist", None)
+        for k in [k for k, v in spec.items() if v is None]:
+            spec.pop(k)
+        return getattr(cls, name)(**spec)
 
     @property
     def is_homogeneous(self) -> bool:
@@ -308,13 +362,13 @@ class DegreeModel:
         return cls(labels={a: Constant(1.0) for a in POPULATIONS},
                    kernels={p: k for p in PAIRS_REC},
                    kin_X={a: _one for a in POPULATIONS}, name="homogeneous",
-                   description={"kind": "homogeneous"}, n_nodes=1)
+                   description={"constructor": "homogeneous"}, n_nodes=1)
 
     @classmethod
     def separable(cls, in_dist="gamma", in_cv: float = 0.0, out_dist="gamma",
                   out_cv: float = 0.0, rho: float = 0.0, *,
                   in_sources: Sequence[str] = ("E", "I"), in_support=None, out_support=None,
-                  n_nodes: int = 64, name: str = "separable") -> "DegreeModel":
+                  n_nodes: int = 64, name: str = "separable", _spec=None) -> "DegreeModel":
         """Separable (Chung-Lu-like) kernel :math:`m_{ab}(t, t') = \\alpha_{ab}(t)\\beta(t')`.
 
         Each neuron's label is (in-factor, out-factor), both of mean 1, with marginals
@@ -355,8 +409,11 @@ class DegreeModel:
             kernels[(a, b)] = LowRankKernel(((1.0, f, beta),),
                                             description={"kind": "separable"})
         kx = alpha if "X" in in_sources else _one
-        desc = {"kind": "separable", "in_dist": getattr(d_in, "to_dict")(),
-                "out_dist": d_out.to_dict(), "rho": rho, "in_sources": list(in_sources)}
+        desc = _spec or {"constructor": "separable", "in_dist": _dist_spec(in_dist),
+                         "in_cv": float(in_cv), "out_dist": _dist_spec(out_dist),
+                         "out_cv": float(out_cv), "rho": float(rho),
+                         "in_sources": list(in_sources), "in_support": _opt_list(in_support),
+                         "out_support": _opt_list(out_support), "n_nodes": n_nodes}
         return cls(labels={a: dist for a in POPULATIONS}, kernels=kernels,
                    kin_X={a: kx for a in POPULATIONS}, name=name, description=desc,
                    n_nodes=n_nodes)
@@ -369,15 +426,19 @@ class DegreeModel:
         m_ab(t, t') = t / E[t]; the external in-degree is homogeneous, so the O(sqrt N)
         drive sqrt(N) [t (W R)_a + X_a] cannot vanish for every t: balance breaks.
         """
+        spec = {"constructor": "recurrent_indegree", "dist": _dist_spec(dist), "cv": float(cv),
+                "support": _opt_list(support), "n_nodes": n_nodes}
         return cls.separable(dist, cv, in_sources=("E", "I"), in_support=support,
-                             n_nodes=n_nodes, name="recurrent_indegree")
+                             n_nodes=n_nodes, name="recurrent_indegree", _spec=spec)
 
     @classmethod
     def all_indegree(cls, dist="gamma", cv: float = 0.2, *, support=None,
                      n_nodes: int = 64) -> "DegreeModel":
         """Case A: every in-degree (E, I and X) scales with the label t; balance holds."""
+        spec = {"constructor": "all_indegree", "dist": _dist_spec(dist), "cv": float(cv),
+                "support": _opt_list(support), "n_nodes": n_nodes}
         return cls.separable(dist, cv, in_sources=("E", "I", "X"), in_support=support,
-                             n_nodes=n_nodes, name="all_indegree")
+                             n_nodes=n_nodes, name="all_indegree", _spec=spec)
 
     @classmethod
     def assortative(cls, c: float = 3.0, support=(0.5, 1.5), *, dist=None,
@@ -389,6 +450,8 @@ class DegreeModel:
         needs c <= a (2 - a) / (1 - a)^2.
         """
         check_in_range("c", c, -1e6, 1e6)
+        spec = {"constructor": "assortative", "c": float(c), "support": _opt_list(support),
+                "dist": None if dist is None else _dist_spec(dist), "n_nodes": n_nodes}
         if dist is None:
             lo, hi = support
             dist = Uniform(lo, hi)
@@ -403,7 +466,7 @@ class DegreeModel:
                           description={"kind": "assortative", "c": float(c)})
         return cls(labels={a: dist for a in POPULATIONS}, kernels={p: k for p in PAIRS_REC},
                    kin_X={a: _one for a in POPULATIONS}, name="assortative",
-                   description={"kind": "assortative", "c": float(c), "labels": dist.to_dict()},
+                   description=spec,
                    n_nodes=n_nodes)
 
     @classmethod
@@ -444,7 +507,8 @@ class DegreeModel:
             kin_X = _one
         kx = kin_X if isinstance(kin_X, Mapping) else {a: kin_X for a in POPULATIONS}
         return cls(labels=lab, kernels=ker, kin_X=kx, name=name,
-                   description={"kind": "from_kernel"}, n_nodes=n_nodes)
+                   description={"constructor": "from_kernel", "serialisable": False},
+                   n_nodes=n_nodes)
 
 
 @dataclass(frozen=True, eq=False)

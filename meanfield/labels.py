@@ -23,7 +23,8 @@ from .checks import check_array, check_in_range, check_int, check_positive
 from .seeding import as_generator
 
 __all__ = ["LabelDistribution", "Constant", "Uniform", "Gamma", "LogNormal",
-           "TruncatedNormal", "Empirical", "GaussianCopula", "make_distribution"]
+           "TruncatedNormal", "Empirical", "GaussianCopula", "make_distribution",
+           "distribution_from_dict"]
 
 
 def _gl_unit(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,46 +123,46 @@ class Uniform(LabelDistribution):
 class Gamma(LabelDistribution):
     """Gamma-distributed labels with the given mean and coefficient of variation."""
 
-    mean_: float = 1.0
+    mean_value: float = 1.0
     cv: float = 0.2
 
     def __post_init__(self):
-        check_positive("Gamma.mean", self.mean_)
+        check_positive("Gamma.mean_value", self.mean_value)
         check_in_range("Gamma.cv", self.cv, 0.0, 10.0, lo_open=True)
 
     def ppf(self, u):
         k = 1.0 / self.cv**2
-        return stats.gamma.ppf(u, k, scale=self.mean_ / k)
+        return stats.gamma.ppf(u, k, scale=self.mean_value / k)
 
     def quadrature(self, n: int = 64):
         return _mean_preserving(self, n)
 
     @property
     def mean(self) -> float:
-        return float(self.mean_)
+        return float(self.mean_value)
 
 
 @dataclass(frozen=True)
 class LogNormal(LabelDistribution):
     """Log-normal labels with the given mean and coefficient of variation."""
 
-    mean_: float = 1.0
+    mean_value: float = 1.0
     cv: float = 0.2
 
     def __post_init__(self):
-        check_positive("LogNormal.mean", self.mean_)
+        check_positive("LogNormal.mean_value", self.mean_value)
         check_in_range("LogNormal.cv", self.cv, 0.0, 10.0, lo_open=True)
 
     def ppf(self, u):
         s2 = math.log1p(self.cv**2)
-        return self.mean_ * np.exp(-0.5 * s2 + math.sqrt(s2) * special.ndtri(u))
+        return self.mean_value * np.exp(-0.5 * s2 + math.sqrt(s2) * special.ndtri(u))
 
     def quadrature(self, n: int = 64):
         return _mean_preserving(self, n)
 
     @property
     def mean(self) -> float:
-        return float(self.mean_)
+        return float(self.mean_value)
 
 
 @dataclass(frozen=True)
@@ -321,3 +322,27 @@ def make_distribution(dist, cv: float = 0.0, *, mean: float = 1.0, support=None)
         return Uniform(lo, hi)
     raise ValueError(f"dist = {dist!r} is unknown; allowed: 'gamma', 'lognormal', 'normal', "
                      f"'uniform' or a LabelDistribution instance")
+
+
+def distribution_from_dict(d: dict) -> LabelDistribution:
+    """Inverse of ``LabelDistribution.to_dict``: ``{"kind": "Gamma", "mean_value": 1, "cv": 0.2}``."""
+    if not isinstance(d, dict) or "kind" not in d:
+        raise ValueError(f"a label distribution must be a table with a 'kind' key, got {d!r}")
+    d = dict(d)
+    kind = d.pop("kind")
+    classes = {c.__name__: c for c in (Constant, Uniform, Gamma, LogNormal, TruncatedNormal,
+                                        Empirical, GaussianCopula)}
+    if kind not in classes:
+        raise ValueError(f"label distribution kind = {kind!r} is unknown; allowed: {sorted(classes)}")
+    if kind == "GaussianCopula":
+        for k in ("marginal_in", "marginal_out"):
+            if k in d:
+                d[k] = distribution_from_dict(d[k])
+    if kind == "Empirical" and "samples" in d:
+        d["samples"] = np.asarray(d["samples"], dtype=float)
+    import dataclasses as _dc
+    allowed = {f.name for f in _dc.fields(classes[kind])}
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ValueError(f"label distribution {kind}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    return classes[kind](**d)
