@@ -10,6 +10,8 @@ from .errors import ConvergenceError, ParameterWarning, RegimeWarning
 from .labels import (Constant, Empirical, Gamma, GaussianCopula, LabelDistribution, LogNormal,
                      TruncatedNormal, Uniform)
 from .params import EIF, LIF, POPULATIONS, PRESETS, SOURCES, NetworkParams
+from .transfer import (ALPHA_FB, DEFAULT_DV, eif_rate, eif_rate_dmu, eif_rate_dsigma, lif_rate,
+                       lif_rate_dmu, lif_rate_dsigma, rate, rate_dmu, rate_dsigma)
 
 __version__ = "0.1.0"
 
@@ -18,5 +20,7 @@ __all__ = [
     "balanced_rates", "balance_conditions", "BalanceCheck", "BalanceConditions",
     "DegreeModel", "LabelDistribution", "Constant", "Uniform", "Gamma", "LogNormal",
     "TruncatedNormal", "Empirical", "GaussianCopula",
+    "lif_rate", "lif_rate_dmu", "lif_rate_dsigma", "eif_rate", "eif_rate_dmu",
+    "eif_rate_dsigma", "rate", "rate_dmu", "rate_dsigma", "ALPHA_FB", "DEFAULT_DV",
     "ConvergenceError", "RegimeWarning", "ParameterWarning", "symbolic", "__version__",
 ]

@@ -115,17 +115,17 @@ def check_array(name: str, value, *, finite: bool = True, lo=None, hi=None,
         raise TypeError(f"{name} must be numeric (array-like), got {type(value).__name__}") from exc
     if finite and arr.size and not np.all(np.isfinite(arr)):
         idx = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
-        raise ValueError(f"{name} contains a non-finite value {arr.ravel()[idx]!r} at flat "
+        raise ValueError(f"{name} contains a non-finite value {arr.ravel()[idx].item()!r} at flat "
                          f"index {idx}; allowed: finite numbers")
     if lo is not None and arr.size:
         bad = arr <= lo if lo_open else arr < lo
         if np.any(bad):
             idx = np.flatnonzero(bad.ravel())[0]
             op = ">" if lo_open else ">="
-            raise ValueError(f"{name} contains {arr.ravel()[idx]!r} at flat index {idx}; "
+            raise ValueError(f"{name} contains {arr.ravel()[idx].item()!r} at flat index {idx}; "
                              f"allowed: values {op} {lo}")
     if hi is not None and arr.size and np.any(arr > hi):
         idx = np.flatnonzero((arr > hi).ravel())[0]
-        raise ValueError(f"{name} contains {arr.ravel()[idx]!r} at flat index {idx}; "
+        raise ValueError(f"{name} contains {arr.ravel()[idx].item()!r} at flat index {idx}; "
                          f"allowed: values <= {hi}")
     return arr

@@ -7,7 +7,7 @@ Examples
 --------
 >>> s = balanced_state()
 >>> s["r_E"]
-(X_E*w_II - X_I*w_EI)/(w_EE*w_II - w_EI*w_IE)
+-(X_E*w_II - X_I*w_EI)/(w_EE*w_II - w_EI*w_IE)
 """
 
 from __future__ import annotations
