@@ -6,6 +6,10 @@ Units everywhere: s, mV, Hz. See THEORY.md and the README's map of modules.
 from . import symbolic
 from .balance import BalanceCheck, BalanceConditions, balance_conditions, balanced_rates
 from .degree import DegreeModel
+from .feasibility import FeasibilityResult, balance_feasibility
+from .network_solver import NetworkMeanFieldResult, solve_network
+from .scaling import ScanResult, fit_exponent, scan_N
+from .solve import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
 from .errors import ConvergenceError, ParameterWarning, RegimeWarning
 from .labels import (Constant, Empirical, Gamma, GaussianCopula, LabelDistribution, LogNormal,
                      TruncatedNormal, Uniform)
@@ -22,5 +26,8 @@ __all__ = [
     "TruncatedNormal", "Empirical", "GaussianCopula",
     "lif_rate", "lif_rate_dmu", "lif_rate_dsigma", "eif_rate", "eif_rate_dmu",
     "eif_rate_dsigma", "rate", "rate_dmu", "rate_dsigma", "ALPHA_FB", "DEFAULT_DV",
+    "solve", "MeanFieldResult", "solve_network", "NetworkMeanFieldResult",
+    "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
+    "SILENT_RATE", "SATURATED_FRACTION",
     "ConvergenceError", "RegimeWarning", "ParameterWarning", "symbolic", "__version__",
 ]

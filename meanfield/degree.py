@@ -266,7 +266,7 @@ class DegreeModel:
     def _check_normalisation(self):
         for a in POPULATIONS:
             ta, wa = self.grid(a)
-            kx = np.sum(wa * self.kin("X" if False else a, "X", ta))
+            kx = np.sum(wa * self.kin(a, "X", ta))
             if abs(kx - 1.0) > 1e-3:
                 raise ValueError(f"DegreeModel.kin_X[{a!r}] has mean {kx:.6g} over F_{a}; "
                                  f"allowed: mean 1 (normalise the external in-degree factor)")

@@ -1,0 +1,116 @@
+"""Large-N analysis ``scan_N``: the claims of THEORY.md section 7 on the N-ladder.
+
+Independent references: the analytic balanced limit of Case C (R = E[t r] -> -W^{-1} X,
+S = Cov(t, r) -> -R/c), the sqrt(N) law of broken balance (Case B), exact power laws for
+``fit_exponent``. Fast tests use 16 label nodes and one size per decade; the slow ones
+repeat the checks with the default 64 nodes and two sizes per decade.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from meanfield import NetworkParams, balanced_rates
+from meanfield.degree import DegreeModel
+from meanfield.scaling import ScanResult, fit_exponent, scan_N
+
+P = NetworkParams.preset("akil2021")
+DECADES = [10**3, 10**4, 10**5, 10**6, 10**7]
+HALF_DECADES = np.round(np.geomspace(1e3, 1e7, 9)).astype(int).tolist()
+
+
+def test_fit_exponent_exact_power_laws():
+    N = np.array([1e3, 1e4, 1e5, 1e6])
+    assert fit_exponent(N, 3 * N ** 0.5) == pytest.approx(0.5, abs=1e-12)
+    assert fit_exponent(N, -2 * N ** -0.5) == pytest.approx(-0.5, abs=1e-12)   # |x| is fitted
+    assert np.isnan(fit_exponent(N, np.zeros(4)))
+    assert fit_exponent(N, [0, 0, 1, 10]) == pytest.approx(1.0, abs=1e-12)      # zeros skipped
+
+
+def _case_C_moment_error(scan: ScanResult, c: float) -> np.ndarray:
+    R = scan.moments(lambda t: t)
+    S = scan.moments(lambda t: t - 1.0)
+    ref = np.concatenate([balanced_rates(P), -balanced_rates(P) / c])
+    return np.linalg.norm(np.hstack([R, S]) - ref, axis=1) / np.linalg.norm(ref)
+
+
+def _check_case_C(scan, c):
+    assert scan.converged.all()
+    err = _case_C_moment_error(scan, c)
+    assert np.all(np.diff(err) < 0)
+    # issue: relative L2 error of (R_E, R_I, S_E, S_I) falls like N^(-1/2): exponent in [-0.7, -0.3]
+    assert -0.7 <= fit_exponent(scan.Ns, err) <= -0.3
+    # issue: the slope of mu_E against the label stays flat: exponent within +/- 0.1
+    assert abs(scan.exponent_mu_slope[0]) <= 0.1
+    assert scan.feasibility.feasible
+    # claim 3: highly connected neurons spike less, at every N
+    assert np.all(scan.rate_indegree_slope < 0)
+    return err
+
+
+def _check_case_B(scan):
+    assert scan.converged.all()
+    assert not scan.feasibility.feasible
+    for res in scan.results:                # rate falls with in-degree at every N
+        assert np.all(np.diff(res.rate, axis=1) < 0)
+    # issue: slope of mu against the label grows like sqrt(N): exponent in [0.4, 0.6]
+    assert np.all((0.4 <= scan.exponent_mu_slope) & (scan.exponent_mu_slope <= 0.6))
+    # issue: the silent fraction grows with N
+    assert np.all(np.diff(scan.fraction_silent[:, 0]) >= 0)
+    assert scan.fraction_silent[-1, 0] > scan.fraction_silent[0, 0]
+    assert np.all(scan.exponent_silent[0] > 0)
+
+
+def test_case_C_converges_to_the_balanced_profile():
+    c = 3.0
+    scan = scan_N(P, DegreeModel.assortative(c, (0.5, 1.5), n_nodes=16), DECADES)
+    _check_case_C(scan, c)
+    # THEORY.md section 7: at N = 10^4 the E rate falls from about 10 Hz to 0.2 Hz
+    r = scan.results[1].rate[0]
+    assert 8 < r[0] < 12 and 0.1 < r[-1] < 0.5
+    assert "exponents" in scan.table()
+
+
+def test_case_B_breaks_balance():
+    m = DegreeModel.recurrent_indegree("normal", 0.15, support=(0.6, 1.4), n_nodes=16)
+    _check_case_B(scan_N(P, m, DECADES))
+
+
+def test_case_A_balanced_and_sign_reported():
+    scan = scan_N(P, DegreeModel.all_indegree("gamma", 0.3, n_nodes=16), DECADES[1:])
+    assert scan.feasibility.feasible and scan.converged.all()
+    assert np.all(scan.exponent_imbalance < -0.3)          # the (B) bracket vanishes
+    # finding (THEORY.md section 7, counter-example): rates rise with in-degree here
+    assert np.all(np.sign(scan.rate_indegree_slope) == 1)
+
+
+def test_bad_input_and_notes():
+    with pytest.raises(ValueError, match="at least two distinct sizes"):
+        scan_N(P, None, [1000, 1000])
+    with pytest.raises(ValueError, match=r"Ns\[0\] = 5 is out of range"):
+        scan_N(P, None, [5, 1000])
+    scan = scan_N(NetworkParams.preset("akil2021_lif"), None, [10**4, 10**5])
+    assert np.all(np.isnan(scan.exponent_silent))          # no silent labels at any N
+    assert any("silent" in note for note in scan.notes)
+
+
+@pytest.mark.slow
+def test_case_C_full_ladder_default_grid():
+    _check_case_C(scan_N(P, DegreeModel.assortative(3.0, (0.5, 1.5)), HALF_DECADES), 3.0)
+
+
+@pytest.mark.slow
+def test_case_B_full_ladder_default_grid():
+    _check_case_B(scan_N(P, DegreeModel.recurrent_indegree("normal", 0.15,
+                                                            support=(0.6, 1.4)), HALF_DECADES))
+
+
+@pytest.mark.slow
+def test_case_C_near_step_profile_converges_slowly():
+    # THEORY.md section 7: labels on [0.2, 1.8], c = 0.5: the limit profile is nearly a
+    # step and the spread of mu keeps growing over this ladder (apparent exponent > 0)
+    scan = scan_N(P, DegreeModel.assortative(0.5, (0.2, 1.8)), HALF_DECADES)
+    assert scan.feasibility.feasible and scan.converged.all()
+    assert np.all(scan.exponent_mu_spread > 0.1)
+    assert np.all(np.diff(scan.mu_spread[:6, 0]) > 0)
