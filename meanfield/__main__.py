@@ -9,6 +9,7 @@ import numpy as np
 
 from .balance import balance_conditions, balanced_rates
 from .params import NetworkParams
+from .solve import solve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def report(params: NetworkParams) -> str:
     r = balanced_rates(params)
     lines.append(f"balanced limit (N -> inf): r_E = {r[0]:.4f} Hz, r_I = {r[1]:.4f} Hz")
     lines.append(balance_conditions(params).summary())
+    res = solve(params)
+    lines.append(f"finite N = {params.N} (homogeneous network, filter {res.filter[0]}):")
+    lines.append(res.summary())
     return "\n".join(lines)
 
 

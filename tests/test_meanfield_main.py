@@ -1,0 +1,19 @@
+"""python -m meanfield prints the balanced limit and the finite-N state of a preset."""
+
+import subprocess
+import sys
+
+from meanfield.__main__ import main
+
+
+def test_main_prints_balanced_and_finite_n(capsys):
+    assert main(["--preset", "lif_benchmark"]) == 0
+    out = capsys.readouterr().out
+    assert "r_E = 7.5000 Hz" in out            # -X/(w_E + w_I) = 15/2
+    assert "mean rate 5.722 Hz" in out          # NNMT lif.exp value (ANCHORS.md)
+
+
+def test_main_bad_N_is_a_clean_error():
+    p = subprocess.run([sys.executable, "-m", "meanfield", "--N", "5"], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert "NetworkParams.N = 5" in p.stderr and "Traceback" not in p.stderr
