@@ -8,18 +8,19 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = ("meanfield", "graphs", "validation", "paper_figures")
-# meanfield <- graphs <- validation <- paper_figures (STYLE.md): each may import only
-# from the packages on its left.
+PACKAGES = ("meanfield", "graphs", "validation", "paper_figures", "hetbalance")
+# meanfield <- graphs <- validation <- paper_figures <- hetbalance (STYLE.md; hetbalance
+# is the command line on top): each may import only from the packages on its left.
 ALLOWED = {
     "meanfield": set(),
     "graphs": {"meanfield"},
     "validation": {"meanfield", "graphs"},
     "paper_figures": {"meanfield", "graphs", "validation"},
+    "hetbalance": {"meanfield", "graphs", "validation", "paper_figures"},
 }
 
 
-@pytest.mark.parametrize("name", ["meanfield", "graphs", "validation"])
+@pytest.mark.parametrize("name", ["meanfield", "graphs", "validation", "hetbalance"])
 def test_imports_resolve_to_this_repo(name):
     # PyPI has unrelated packages called meanfield, graphs and validation.
     mod = __import__(name)
@@ -51,11 +52,24 @@ def test_setup_cfg_metadata():
     assert cfg["metadata"]["name"] == "hetbalance"
     assert cfg["options"]["python_requires"] == ">=3.10"
     reqs = {re.split(r"[<>=!~ ]", r.strip())[0] for r in cfg["options"]["install_requires"].split("\n") if r.strip()}
-    assert reqs == {"numpy", "scipy", "sympy", "networkx"}
+    assert reqs == {"numpy", "scipy", "sympy", "networkx", "tomli"}
+    # tomllib is in the standard library from Python 3.11; tomli is its backport
+    tomli = [r for r in cfg["options"]["install_requires"].split("\n") if r.strip().startswith("tomli")]
+    assert tomli == ['tomli>=2; python_version<"3.11"']
     extras = cfg["options.extras_require"]
     assert "matplotlib" in extras["figures"]
     for peer in ("brian2", "nest", "nnmt"):
         assert peer not in cfg["options"]["install_requires"]
+
+
+def test_console_script_and_packages():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    include = cfg["options.packages.find"]["include"].split()
+    for pkg in PACKAGES:
+        assert pkg in include and f"{pkg}.*" in include
+    scripts = [s.strip() for s in cfg["options.entry_points"]["console_scripts"].splitlines() if s.strip()]
+    assert scripts == ["hetbalance = hetbalance.cli:main"]
 
 
 def test_readme_test_command_is_what_ci_runs():
