@@ -3,7 +3,6 @@
 Units everywhere: s, mV, Hz. See THEORY.md and the README's map of modules.
 """
 
-from . import symbolic
 from .balance import BalanceCheck, BalanceConditions, balance_conditions, balanced_rates
 from .degree import DegreeModel
 from .feasibility import FeasibilityResult, balance_feasibility
@@ -18,6 +17,14 @@ from .transfer import (ALPHA_FB, DEFAULT_DV, eif_rate, eif_rate_dmu, eif_rate_ds
                        lif_rate_dmu, lif_rate_dsigma, rate, rate_dmu, rate_dsigma)
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # sympy is imported only when meanfield.symbolic is used (it costs ~1 s and ~80 MB).
+    if name == "symbolic":
+        import importlib
+        return importlib.import_module(".symbolic", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "LIF", "EIF", "NetworkParams", "POPULATIONS", "SOURCES", "PRESETS",

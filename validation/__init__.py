@@ -1,0 +1,16 @@
+"""validation: spiking simulation of realised networks, and sweeps over parameter grids.
+
+Public API: ``simulate`` -> ``SimulationResult`` (``SimulationError`` when the state
+becomes non-finite), ``compare`` (theory against simulation), ``sweep``/``grid``/``SweepResult``
+(parallel, cached parameter sweeps) and ``to_nest``/``run_nest`` (the same network in NEST 3,
+optional extra ``nest``).
+"""
+
+from .result import SimulationError, SimulationResult
+from .simulate import simulate
+from .compare import Comparison, PopulationComparison, compare
+from .nest_export import run_nest, to_nest
+from .sweep import SweepResult, grid, sweep
+
+__all__ = ["simulate", "SimulationResult", "SimulationError", "sweep", "grid", "SweepResult",
+           "compare", "Comparison", "PopulationComparison", "to_nest", "run_nest"]
