@@ -18,6 +18,13 @@ from validation import simulate
 from validation.compare import compare, scalar_label
 
 
+def ladder_settings(quick: bool) -> dict:
+    """The N-ladder and durations of Figs 1 and 2: quick (CI) or full."""
+    if quick:
+        return {"Ns": [2500, 5000, 10000], "T": 2.0, "burn_in": 0.5}
+    return {"Ns": [2500, 5000, 10000, 20000, 40000], "T": 6.0, "burn_in": 1.0}
+
+
 def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, seed: int,
               n_bins: int = 10) -> dict:
     """Solve the theory, sample a graph, simulate it, and compare (one N-ladder point).

@@ -9,20 +9,15 @@ from __future__ import annotations
 from meanfield import DegreeModel
 from validation import sweep
 
-from ._ladder import agreement_claims, eif_panel, eif_report, exponent, feasibility_of, ladder_panels, run_point
+from ._ladder import (agreement_claims, eif_panel, eif_report, exponent,
+                      feasibility_of, ladder_panels, ladder_settings, run_point)
 
 PRESET = "akil2021_lif"
 MODEL = DegreeModel.assortative(c=3.0, support=(0.5, 1.5)).spec
 
 
-def settings(quick: bool) -> dict:
-    if quick:
-        return {"Ns": [2500, 5000, 10000], "T": 2.0, "burn_in": 0.5}
-    return {"Ns": [2500, 5000, 10000, 20000, 40000], "T": 6.0, "burn_in": 1.0}
-
-
 def compute(quick: bool = False, seed: int = 0, executor="serial", cache_dir=None) -> dict:
-    s = settings(quick)
+    s = ladder_settings(quick)
     pts = [dict(preset=PRESET, model_spec=MODEL, N=N, T=s["T"], burn_in=s["burn_in"], seed=seed)
            for N in s["Ns"]]
     eif = [dict(pts[0], preset="akil2021", N=10000)]
