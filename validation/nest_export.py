@@ -580,7 +580,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
                        for a, nrn in enumerate(params.neurons))
     N, N_E = params.N, params.N_E
     pop = np.asarray(network.population, dtype=np.int8)
-    drive = _per_neuron("drive", drive, N, pop)
+    drive = _per_neuron("drive", drive, N)
 
     # randomness: the streams of simulate (initial potentials drawn exactly as there);
     # NEST's rng_seed is drawn from the external-noise stream (NEST's generator differs
@@ -592,7 +592,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
                        for nrn in params.neurons])[pop]
         V0 = lo + (hi - lo) * g_init.random(N)
     else:
-        V0 = _per_neuron("V0", V0, N, pop)
+        V0 = _per_neuron("V0", V0, N)
     nest_seed = _nest_seed(g_ext)
 
     nest = _import_nest()
