@@ -120,6 +120,10 @@ def ladder_panels(axes, points: list, title: str, homogeneous: list | None = Non
     ax_slope.set_xlabel("N")
     ax_slope.set_ylabel("|d net mean input / d label| (mV)")
     ax_slope.legend(fontsize=7)
+    for ax in (ax_silent, ax_slope):
+        ax.set_xticks(Ns)
+        ax.set_xticklabels([f"{n:g}" for n in Ns], fontsize=7)
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
 
 
 def agreement_claims(point: dict, label: str) -> list:
