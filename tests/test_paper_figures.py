@@ -20,3 +20,24 @@ def test_quick_figures_all_claims_pass(tmp_path, capsys):
 def test_only_rejects_unknown_figure(capsys):
     with pytest.raises(SystemExit):
         main(["--only", "fig9"])
+
+
+def test_without_matplotlib_claims_are_still_checked(tmp_path, monkeypatch):
+    import io
+    import sys
+    import types
+
+    from paper_figures.__main__ import run
+
+    fake = types.ModuleType("paper_figures.fig_fake")
+    fake.compute = lambda quick, seed: {"x": 2}
+    fake.plot = lambda data: (_ for _ in ()).throw(AssertionError("plot must not be called"))
+    fake.check_claims = lambda data: [("x is two", data["x"] == 2)]
+    monkeypatch.setitem(sys.modules, "paper_figures.fig_fake", fake)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)          # import matplotlib -> ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    buf = io.StringIO()
+    assert run(["fig_fake"], True, tmp_path, stream=buf) is True
+    text = buf.getvalue()
+    assert "matplotlib is not installed" in text and "[PASS] x is two" in text
+    assert list(tmp_path.iterdir()) == []
