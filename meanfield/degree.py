@@ -344,10 +344,8 @@ class DegreeModel:
                 spec[k] = tuple(spec[k])
         if "in_sources" in spec:
             spec["in_sources"] = tuple(spec["in_sources"])
-        if name == "assortative" and spec.get("dist") is None:
-            spec.pop("dist", None)
-        for k in [k for k, v in spec.items() if v is None]:
-            spec.pop(k)
+        # None is passed through: it is every optional argument's own default, except
+        # assortative's support, where None (with a dist) means "the dist decides".
         return getattr(cls, name)(**spec)
 
     @property
@@ -453,6 +451,8 @@ class DegreeModel:
         spec = {"constructor": "assortative", "c": float(c), "support": _opt_list(support),
                 "dist": None if dist is None else _dist_spec(dist), "n_nodes": n_nodes}
         if dist is None:
+            if support is None:
+                raise ValueError("assortative needs a label support (lo, hi) or a dist; got neither")
             lo, hi = support
             dist = Uniform(lo, hi)
         dist = make_distribution(dist)

@@ -184,3 +184,12 @@ def test_homogeneous_grid_is_one_node():
     t, w = m.grid("E", 50)
     assert t.shape == (1,) and w.tolist() == [1.0]
     np.testing.assert_array_equal(m.kernel_matrix("E", "I"), [[1.0]])
+
+
+def test_spec_round_trip_keeps_none_arguments():
+    m = DegreeModel.assortative(c=1.0, support=None, dist=TruncatedNormal(1.0, 0.2, 0.5, 1.5))
+    again = DegreeModel.from_spec(m.spec)
+    assert again.spec == m.spec and again.spec["support"] is None
+    np.testing.assert_array_equal(again.kernel_matrix("E", "I"), m.kernel_matrix("E", "I"))
+    with pytest.raises(ValueError, match="support"):
+        DegreeModel.assortative(c=1.0, support=None)
