@@ -1,13 +1,11 @@
-"""Private helpers of ``graphs``: memory estimates and argument checks."""
+"""Private helpers of ``graphs``: memory estimates and memory checks."""
 
 from __future__ import annotations
 
 import os
 
-from meanfield.checks import check_int
-from meanfield.params import NetworkParams
 
-__all__ = ["available_memory", "check_memory", "check_params", "resolve_params"]
+__all__ = ["available_memory", "check_memory"]
 
 
 def available_memory() -> int:
@@ -40,16 +38,3 @@ def check_memory(needed: float, what: str, max_memory=None) -> None:
                          "probabilities (nothing has been allocated)")
 
 
-def check_params(params) -> NetworkParams:
-    if not isinstance(params, NetworkParams):
-        raise TypeError(f"params must be a meanfield.NetworkParams, got {type(params).__name__}")
-    return params
-
-
-def resolve_params(params, N) -> NetworkParams:
-    """``params`` at size ``N`` (the balanced scaling: j, p, q fixed), checking ``N``."""
-    params = check_params(params)
-    if N is None:
-        return params
-    N = check_int("N", N, lo=10)
-    return params if N == params.N else params.with_N(N)

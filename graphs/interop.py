@@ -11,9 +11,9 @@ import numpy as np
 import scipy.sparse as sp
 
 import meanfield
-from meanfield.params import NetworkParams
+from meanfield.params import NetworkParams, check_network_params
 
-from ._util import check_memory, check_params
+from ._util import check_memory
 from .network import Network, transpose_structure
 
 __all__ = ["from_sparse", "from_networkx", "to_networkx", "NX_BYTES_PER_EDGE"]
@@ -146,7 +146,7 @@ def from_sparse(matrix, params: NetworkParams, *, label=None, k_X=None,
     >>> from_sparse(A, p).k_in[:, :2].sum()
     np.int64(2)
     """
-    params = check_params(params)
+    params = check_network_params(params)
     if not (sp.issparse(matrix)):
         raise TypeError(f"matrix must be a scipy.sparse array or matrix, got "
                         f"{type(matrix).__name__}")
@@ -254,7 +254,7 @@ def from_networkx(G, params: NetworkParams | None = None, *, check_weights: bool
         if p is None:
             raise ValueError("params is required: G has no graph attribute 'params'")
         params = NetworkParams.from_dict(p) if isinstance(p, dict) else p
-    params = check_params(params)
+    params = check_network_params(params)
     N = params.N
     nodes = list(G.nodes)
     if len(nodes) != N:

@@ -42,11 +42,11 @@ import numpy as np
 
 import meanfield
 from meanfield.checks import check_in_range, check_int
-from meanfield.degree import DegreeModel
-from meanfield.params import POPULATIONS, SOURCES
+from meanfield.degree import DegreeModel, resolve_model
+from meanfield.params import POPULATIONS, SOURCES, check_network_params, params_at_size
 from meanfield.seeding import seed_record, spawn_generators
 
-from ._util import check_memory, check_params, resolve_params
+from ._util import check_memory
 from .network import Network, transpose_structure
 
 __all__ = ["sample_network", "sample_fixed_indegree", "sample_prescribed_indegree"]
@@ -635,11 +635,8 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     True
     """
     t_start = time.perf_counter()
-    params = resolve_params(params, N)
-    if model is None:
-        model = DegreeModel.homogeneous()
-    if not isinstance(model, DegreeModel):
-        raise TypeError(f"model must be a meanfield.degree.DegreeModel, got {type(model).__name__}")
+    params = params_at_size(params, N)
+    model = resolve_model(model)
     n_bins = check_int("n_bins", n_bins, lo=1, hi=4096)
     bound_safety = check_in_range("bound_safety", bound_safety, 1.0, 1e6)
     if external not in ("count", "explicit"):
@@ -786,7 +783,7 @@ def sample_fixed_indegree(params, K=None, N: int | None = None, seed=None, *,
     >>> sorted(set(net.k_in[:400, 0].tolist()))
     [40]
     """
-    params = resolve_params(params, N)
+    params = params_at_size(params, N)
     if K is None:
         K = np.rint(params.K).astype(np.int64)
     else:
@@ -859,7 +856,7 @@ def sample_prescribed_indegree(params, k_in, seed=None, *, label=None, external:
     >>> bool((net.k_in == k).all())
     True
     """
-    params = check_params(params)
+    params = check_network_params(params)
     k = _as_int_array("k_in", k_in)
     N = params.N
     if k.ndim != 2 or k.shape[0] != N or k.shape[1] not in (2, 3):

@@ -28,7 +28,7 @@ from .labels import (Constant, GaussianCopula, LabelDistribution, Uniform, distr
 from .params import POPULATIONS
 
 __all__ = ["Kernel", "LowRankKernel", "CallableKernel", "MatrixKernel", "DegreeModel",
-           "PAIRS_REC"]
+           "PAIRS_REC", "resolve_model"]
 
 PAIRS_REC = tuple((a, b) for a in POPULATIONS for b in POPULATIONS)
 """The four recurrent (post, pre) pairs, in the order EE, EI, IE, II."""
@@ -531,3 +531,13 @@ class _Classes(LabelDistribution):
 
     def to_dict(self):
         return {"kind": "Classes", "weights": np.asarray(self.weights).tolist()}
+
+
+def resolve_model(model, *, allow_none: bool = True) -> DegreeModel:
+    """``model`` checked to be a ``DegreeModel``; ``None`` means ``DegreeModel.homogeneous()``
+    (when ``allow_none``)."""
+    if model is None and allow_none:
+        return DegreeModel.homogeneous()
+    if not isinstance(model, DegreeModel):
+        raise TypeError(f"model must be a DegreeModel, got {type(model).__name__}")
+    return model

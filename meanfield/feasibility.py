@@ -21,8 +21,8 @@ from scipy.optimize import linprog
 
 from ._moments import LabelGrid
 from .balance import balanced_rates
-from .degree import DegreeModel
-from .params import NetworkParams
+from .degree import DegreeModel, resolve_model
+from .params import NetworkParams, check_network_params
 
 __all__ = ["balance_feasibility", "FeasibilityResult", "FEASIBILITY_TOL"]
 
@@ -218,10 +218,8 @@ def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n: int | N
     >>> balance_feasibility(p, b).feasible
     False
     """
-    if not isinstance(params, NetworkParams):
-        raise TypeError(f"params must be a NetworkParams, got {type(params).__name__}")
-    if not isinstance(model, DegreeModel):
-        raise TypeError(f"model must be a DegreeModel, got {type(model).__name__}")
+    params = check_network_params(params)
+    model = resolve_model(model, allow_none=False)
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise ValueError(f"tol = {tol!r} is out of range; allowed: a number > 0")
     grid = LabelGrid(params, model, n)

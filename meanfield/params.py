@@ -22,7 +22,8 @@ import numpy as np
 from .checks import (check_finite, check_in_range, check_int, check_nonnegative,
                      check_probability, check_time_constant)
 
-__all__ = ["LIF", "EIF", "Neuron", "NetworkParams", "POPULATIONS", "SOURCES", "PRESETS"]
+__all__ = ["LIF", "EIF", "Neuron", "NetworkParams", "POPULATIONS", "SOURCES", "PRESETS",
+           "check_network_params", "params_at_size"]
 
 POPULATIONS = ("E", "I")
 """Recurrent populations, in the order used by every (2,) and (2, n) array."""
@@ -415,6 +416,25 @@ class NetworkParams:
             if name in kw and isinstance(kw[name], dict):
                 kw[name] = neuron_from_dict(kw[name])
         return cls(**kw)
+
+
+def check_network_params(params) -> NetworkParams:
+    """Return ``params`` if it is a ``NetworkParams``, else raise ``TypeError``."""
+    if not isinstance(params, NetworkParams):
+        raise TypeError(f"params must be a NetworkParams, got {type(params).__name__}")
+    return params
+
+
+def params_at_size(params, N=None) -> NetworkParams:
+    """``params`` at size ``N`` with the balanced scaling (j, p, q fixed), both checked.
+
+    ``N=None`` keeps ``params.N``; otherwise ``N`` must be an integer >= 10.
+    """
+    params = check_network_params(params)
+    if N is None:
+        return params
+    N = check_int("N", N, lo=10)
+    return params if N == params.N else params.with_N(N)
 
 
 def _akil2021() -> NetworkParams:

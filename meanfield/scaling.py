@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import check_int
-from .degree import DegreeModel
+from .degree import DegreeModel, resolve_model
 from .errors import ConvergenceError
 from .feasibility import FeasibilityResult, balance_feasibility
-from .params import POPULATIONS, NetworkParams
+from .params import POPULATIONS, NetworkParams, check_network_params
 from .solve import solve
 
 __all__ = ["scan_N", "ScanResult", "fit_exponent"]
@@ -187,12 +187,8 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
     >>> bool(0.4 < s.exponent_mu_slope[0] < 0.6)
     True
     """
-    if not isinstance(params, NetworkParams):
-        raise TypeError(f"params must be a NetworkParams, got {type(params).__name__}")
-    if model is None:
-        model = DegreeModel.homogeneous()
-    if not isinstance(model, DegreeModel):
-        raise TypeError(f"model must be a DegreeModel, got {type(model).__name__}")
+    params = check_network_params(params)
+    model = resolve_model(model)
     if Ns is None:
         Ns = np.round(np.geomspace(1e3, 1e7, 9)).astype(int)
     Ns = [check_int(f"Ns[{i}]", N, lo=10) for i, N in enumerate(list(Ns))]

@@ -48,10 +48,10 @@ import numpy as np
 from ._moments import LabelGrid
 from ._phi import PopulationTransfer, resolve_filter
 from .checks import check_int, check_nonnegative, check_positive
-from .degree import DegreeModel
+from .degree import DegreeModel, resolve_model
 from .errors import ConvergenceError
 from .feasibility import _solve_lp
-from .params import POPULATIONS, NetworkParams
+from .params import POPULATIONS, NetworkParams, params_at_size
 
 __all__ = ["solve", "MeanFieldResult", "SILENT_RATE", "SATURATED_FRACTION"]
 
@@ -481,15 +481,8 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     (5.722, 7.112)
     """
     t_start = time.perf_counter()
-    if not isinstance(params, NetworkParams):
-        raise TypeError(f"params must be a NetworkParams, got {type(params).__name__}")
-    if model is None:
-        model = DegreeModel.homogeneous()
-    if not isinstance(model, DegreeModel):
-        raise TypeError(f"model must be a DegreeModel, got {type(model).__name__}")
-    if N is not None:
-        N = check_int("N", N, lo=10)
-        params = params.with_N(N)
+    params = params_at_size(params, N)
+    model = resolve_model(model)
     check_positive("tol", tol)
     maxiter = check_int("maxiter", maxiter, lo=1)
     silent_rate = check_nonnegative("silent_rate", silent_rate, unit="Hz")
