@@ -23,15 +23,19 @@ import scipy.sparse as sp
 
 from meanfield.params import NetworkParams
 
-__all__ = ["Network", "transpose_structure"]
+__all__ = ["Network", "transpose_structure", "row_chunks"]
 
 #: Synapses handled per chunk by the O(nnz) passes below (bounds their temporaries to
 #: about 100 MB whatever the network size).
 _CHUNK = 1 << 23
 
 
-def _row_chunks(indptr: np.ndarray, target: int = _CHUNK, max_rows: int | None = None):
-    """Yield (r0, r1) row ranges holding about ``target`` entries each (at least one row)."""
+def row_chunks(indptr: np.ndarray, target: int = _CHUNK, max_rows: int | None = None):
+    """Yield (r0, r1) row ranges of a CSR ``indptr`` holding about ``target`` entries each.
+
+    Every range has at least one row and at most ``max_rows``; the ranges cover all rows in
+    order. Used to bound the temporaries of O(synapses) passes.
+    """
     n_rows = len(indptr) - 1
     r0 = 0
     while r0 < n_rows:
@@ -89,13 +93,13 @@ def transpose_structure(indptr: np.ndarray, indices: np.ndarray, n_cols: int):
     below = np.zeros(n_blocks + 1, dtype=np.int64)
     below[n_blocks] = nnz
     if n_blocks > 1:
-        for r0, r1 in _row_chunks(indptr):
+        for r0, r1 in row_chunks(indptr):
             x = indices[int(indptr[r0]):int(indptr[r1])]
             for b in range(1, n_blocks):
                 below[b] += np.count_nonzero(x < bounds[b])
     cursor = below[:-1].copy()
     blk_dtype = np.uint8 if n_blocks <= 255 else np.uint16 if n_blocks <= 65535 else np.int64
-    for r0, r1 in _row_chunks(indptr):
+    for r0, r1 in row_chunks(indptr):
         s, e = int(indptr[r0]), int(indptr[r1])
         if e == s:
             continue
@@ -132,7 +136,7 @@ def transpose_structure(indptr: np.ndarray, indices: np.ndarray, n_cols: int):
         indptr_t[c0 + 1:c1 + 1] = lo + edges[1:]
         counts = np.diff(edges)
         # key - (col - c0) * n_rows is the row; done in slices to keep temporaries small
-        for a0, a1 in _row_chunks(edges):
+        for a0, a1 in row_chunks(edges):
             s, e = lo + int(edges[a0]), lo + int(edges[a1])
             out[s:e] -= np.repeat(np.arange(a0, a1, dtype=np.int32) * np.int32(n_rows),
                                   counts[a0:a1])
@@ -272,7 +276,7 @@ class Network:
         out = np.zeros(n, dtype=np.int64)
         if len(indices) == 0:
             return out
-        for r0, r1 in _row_chunks(indptr):
+        for r0, r1 in row_chunks(indptr):
             s, e = int(indptr[r0]), int(indptr[r1])
             if e == s:
                 continue
@@ -311,7 +315,7 @@ class Network:
         n_per_row = np.diff(self.post_indptr)
         data = np.empty(self.n_synapses, dtype=float)
         N_E = self.N_E
-        for r0, r1 in _row_chunks(self.post_indptr):
+        for r0, r1 in row_chunks(self.post_indptr):
             s, e = int(self.post_indptr[r0]), int(self.post_indptr[r1])
             post_pop = np.repeat(self.population[r0:r1], n_per_row[r0:r1])
             pre_pop = (self.post_indices[s:e] >= N_E).astype(np.int8)
@@ -358,7 +362,7 @@ class Network:
             ind = getattr(self, f"{orient}_indices")
             if ind.dtype.kind not in "iu":
                 raise ValueError(f"{orient}_indices must be integers, got dtype {ind.dtype}")
-            for r0, r1 in _row_chunks(indptr):
+            for r0, r1 in row_chunks(indptr):
                 s, e = int(indptr[r0]), int(indptr[r1])
                 if e == s:
                     continue

@@ -47,7 +47,7 @@ from meanfield.params import POPULATIONS, SOURCES, check_network_params, params_
 from meanfield.seeding import seed_record, spawn_generators
 
 from ._util import check_memory
-from .network import Network, transpose_structure
+from .network import Network, row_chunks, transpose_structure
 
 __all__ = ["sample_network", "sample_fixed_indegree", "sample_prescribed_indegree"]
 
@@ -502,14 +502,10 @@ def _external_sources(k_X, N_X, rng):
     np.cumsum(k_X, out=indptr[1:])
     out = np.empty(int(indptr[-1]), dtype=np.int32)
     max_rows = max(1, (2**31 - 1) // max(N_X, 1) - 1)
-    g0 = 0
-    while g0 < N:
-        g1 = int(np.searchsorted(indptr, indptr[g0] + _TARGET_CANDIDATES, side="right")) - 1
-        g1 = min(max(g1, g0 + 1), N, g0 + max_rows)
+    for g0, g1 in row_chunks(indptr, _TARGET_CANDIDATES, max_rows):
         k = np.asarray(k_X[g0:g1], dtype=np.int64)
         keys, base = _subsets(np.full(g1 - g0, N_X, dtype=np.int64), k, rng)
         out[indptr[g0]:indptr[g1]] = keys.astype(np.int64) - np.repeat(base, k)
-        g0 = g1
     return indptr, out
 
 

@@ -20,7 +20,7 @@ from meanfield.checks import check_int
 from meanfield.degree import DegreeModel
 from meanfield.params import POPULATIONS
 
-from .network import Network, _row_chunks
+from .network import Network, row_chunks
 
 __all__ = ["BinComparison", "degree_statistics", "kernel_statistics", "label_bins"]
 
@@ -420,7 +420,7 @@ def kernel_statistics(net: Network, model: DegreeModel | None = None, n_bins: in
     gbin = np.concatenate([bins["E"][0], bins["I"][0] + nbs["E"]])
     nt = nbs["E"] + nbs["I"]
     counts = np.zeros(nt * nt, dtype=np.int64)
-    for r0, r1 in _row_chunks(net.post_indptr):
+    for r0, r1 in row_chunks(net.post_indptr):
         s, e = int(net.post_indptr[r0]), int(net.post_indptr[r1])
         if e == s:
             continue

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphs.network import Network
+from graphs.network import Network, row_chunks
 from meanfield.checks import check_in_range, check_int, check_positive
 from meanfield.params import EIF, LIF, NetworkParams
 
@@ -400,10 +400,7 @@ def _connect_recurrent(nest, network, node_ids, pop_models, delay_ms, method, lo
     n_created = 0
     if method == "arrays":
         # rows of the post-major CSR in chunks; inside a chunk, split by source population
-        r0 = 0
-        while r0 < N:
-            r1 = int(np.searchsorted(indptr, indptr[r0] + _CONNECT_CHUNK, side="right")) - 1
-            r1 = min(max(r1, r0 + 1), N)
+        for r0, r1 in row_chunks(indptr[:N + 1], _CONNECT_CHUNK):
             s, e = int(indptr[r0]), int(indptr[r1])
             if e > s:
                 tgt = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(indptr[r0:r1 + 1]))
@@ -424,7 +421,6 @@ def _connect_recurrent(nest, network, node_ids, pop_models, delay_ms, method, lo
                             spec["receptor_type"] = np.full(n, pm.receptor[b], dtype=float)
                         nest.Connect(node_ids[src[sel]], node_ids[tgt[sel]], "one_to_one", spec)
                         n_created += n
-            r0 = r1
         return n_created
     # per target (MPI-safe): one Connect per (local target, source population)
     for j in np.flatnonzero(local):

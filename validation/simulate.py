@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphs.network import Network, transpose_structure
+from graphs.network import Network, row_chunks, transpose_structure
 from meanfield.checks import check_array, check_in_range, check_int, check_positive
 from meanfield.params import EIF, NetworkParams
 from meanfield.seeding import seed_record, spawn_generators
@@ -528,17 +528,13 @@ def _incoming(indptr, indices, src_counts, n_rows, block=1 << 20):
     """
     out = np.zeros(n_rows, np.int64)
     cs = np.empty(block + 1, np.int64)
-    r0 = 0
-    while r0 < n_rows:
-        r1 = int(np.searchsorted(indptr, indptr[r0] + block, side="right")) - 1
-        r1 = min(max(r1, r0 + 1), n_rows)
+    for r0, r1 in row_chunks(indptr[:n_rows + 1], block):
         a, b = int(indptr[r0]), int(indptr[r1])
         if b > a:
             c = cs[:b - a + 1] if b - a <= block else np.empty(b - a + 1, np.int64)
             c[0] = 0
             np.cumsum(src_counts[indices[a:b]], out=c[1:])
             out[r0:r1] = c[indptr[r0 + 1:r1 + 1] - a] - c[indptr[r0:r1] - a]
-        r0 = r1
     return out
 
 
