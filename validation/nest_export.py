@@ -44,7 +44,7 @@ from graphs.network import Network, row_chunks
 from meanfield.checks import check_in_range, check_int, check_positive
 from meanfield.params import EIF, LIF, NetworkParams
 
-from .result import _window_mask, isi_cv, spike_counts
+from .result import SpikeRecord, isi_cv, spike_counts
 from .simulate import _check_match, _noise_streams, _per_neuron
 
 __all__ = ["to_nest", "run_nest", "NestNetwork", "NestResult", "NestMismatchWarning",
@@ -709,7 +709,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
 
 # ----------------------------------------------------------------------------- result
 @dataclass(frozen=True, repr=False, eq=False)
-class NestResult:
+class NestResult(SpikeRecord):
     """Result of ``run_nest`` (frozen; arrays read-only): the fields of
     ``SimulationResult`` that a NEST run provides, with the same meaning and units.
 
@@ -770,16 +770,6 @@ class NestResult:
             getattr(self, f).setflags(write=False)
 
     @property
-    def N(self) -> int:
-        """Number of neurons."""
-        return int(self.population.shape[0])
-
-    @property
-    def duration(self) -> float:
-        """Length of the measurement window, s."""
-        return self.t_stop - self.t_start
-
-    @property
     def population_rate(self) -> np.ndarray:
         """Mean rate of the E and of the I population (local neurons), Hz, shape (2,)."""
         return np.array([self.rate[(self.population == a) & self.local].mean()
@@ -794,14 +784,7 @@ class NestResult:
     def rates(self, t_start=None, t_stop=None) -> np.ndarray:
         """Firing rate of every neuron over ``(t_start, t_stop]`` (s; default the
         measurement window), Hz, shape (N,); NaN for non-local neurons."""
-        t0 = self.t_start if t_start is None else float(t_start)
-        t1 = self.t_stop if t_stop is None else float(t_stop)
-        if not (0.0 <= t0 < t1 <= self.t_stop + 0.5 * self.dt):
-            raise ValueError(f"window (t_start, t_stop] = ({t0!r}, {t1!r}] s is out of range; "
-                             f"allowed: 0 <= t_start < t_stop <= {self.t_stop!r} s")
-        m = _window_mask(self.spike_times, t0, t1, self.dt)
-        r = spike_counts(self.spike_ids[m], self.N) / (t1 - t0)
-        return np.where(self.local, r, np.nan)
+        return np.where(self.local, SpikeRecord.rates(self, t_start, t_stop), np.nan)
 
     def summary(self) -> str:
         """Two lines for humans."""

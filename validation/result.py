@@ -101,8 +101,47 @@ def isi_cv(spike_ids: np.ndarray, spike_times: np.ndarray, N: int, min_spikes: i
     return out
 
 
+class SpikeRecord:
+    """Views shared by every flat spike record of N neurons (``SimulationResult``, and
+    ``NestResult`` of ``validation.nest_export``).
+
+    Subclasses provide ``population``, ``spike_ids``, ``spike_times``, ``dt``, ``t_start``
+    and ``t_stop``.
+    """
+
+    @property
+    def N(self) -> int:
+        """Number of neurons."""
+        return int(self.population.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Length of the measurement window ``t_stop - t_start``, s."""
+        return self.t_stop - self.t_start
+
+    def _window(self, t_start, t_stop):
+        t0 = self.t_start if t_start is None else float(t_start)
+        t1 = self.t_stop if t_stop is None else float(t_stop)
+        if not (0.0 <= t0 < t1 <= self.t_stop + 0.5 * self.dt):
+            raise ValueError(f"window (t_start, t_stop] = ({t0!r}, {t1!r}] s is out of range; "
+                             f"allowed: 0 <= t_start < t_stop <= {self.t_stop!r} s")
+        return t0, t1
+
+    def rates(self, t_start=None, t_stop=None) -> np.ndarray:
+        """Firing rate of every neuron over ``(t_start, t_stop]``, Hz, shape (N,).
+
+        Parameters
+        ----------
+        t_start, t_stop : float, optional
+            Window in s; defaults to the measurement window.
+        """
+        t0, t1 = self._window(t_start, t_stop)
+        m = _window_mask(self.spike_times, t0, t1, self.dt)
+        return spike_counts(self.spike_ids[m], self.N) / (t1 - t0)
+
+
 @dataclass(frozen=True, repr=False, eq=False)
-class SimulationResult:
+class SimulationResult(SpikeRecord):
     """Result of ``validation.simulate`` (frozen; arrays are read-only).
 
     Measurement window: spikes and inputs are averaged over ``(t_start, t_stop]`` with
@@ -188,17 +227,6 @@ class SimulationResult:
                   "drive", "trace_ids", "trace_times", "trace_V", "trace_input"):
             _readonly(getattr(self, f))
 
-    # ------------------------------------------------------------------ sizes
-    @property
-    def N(self) -> int:
-        """Number of neurons."""
-        return int(self.population.shape[0])
-
-    @property
-    def duration(self) -> float:
-        """Length of the measurement window ``t_stop - t_start``, s."""
-        return self.t_stop - self.t_start
-
     # ------------------------------------------------------------------ balance
     @property
     def mu(self) -> np.ndarray:
@@ -235,26 +263,6 @@ class SimulationResult:
         """Mean ISI CV over the neurons where it is defined (NaN if none)."""
         ok = np.isfinite(self.cv)
         return float(self.cv[ok].mean()) if np.any(ok) else math.nan
-
-    def _window(self, t_start, t_stop):
-        t0 = self.t_start if t_start is None else float(t_start)
-        t1 = self.t_stop if t_stop is None else float(t_stop)
-        if not (0.0 <= t0 < t1 <= self.t_stop + 0.5 * self.dt):
-            raise ValueError(f"window (t_start, t_stop] = ({t0!r}, {t1!r}] s is out of range; "
-                             f"allowed: 0 <= t_start < t_stop <= {self.t_stop!r} s")
-        return t0, t1
-
-    def rates(self, t_start=None, t_stop=None) -> np.ndarray:
-        """Firing rate of every neuron over ``(t_start, t_stop]``, Hz, shape (N,).
-
-        Parameters
-        ----------
-        t_start, t_stop : float, optional
-            Window in s; defaults to the measurement window.
-        """
-        t0, t1 = self._window(t_start, t_stop)
-        m = _window_mask(self.spike_times, t0, t1, self.dt)
-        return spike_counts(self.spike_ids[m], self.N) / (t1 - t0)
 
     def isi_cv(self, t_start=None, t_stop=None, min_spikes: int = 3) -> np.ndarray:
         """ISI coefficient of variation of every neuron over ``(t_start, t_stop]``.
