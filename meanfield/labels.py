@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .checks import check_array, check_in_range, check_int, check_positive
 from .seeding import as_generator
@@ -132,6 +132,7 @@ class Gamma(LabelDistribution):
 
     def ppf(self, u):
         k = 1.0 / self.cv**2
+        from scipy import stats  # imported on use: scipy.stats costs ~0.4 s at start-up
         return stats.gamma.ppf(u, k, scale=self.mean_value / k)
 
     def quadrature(self, n: int = 64):
@@ -182,11 +183,13 @@ class TruncatedNormal(LabelDistribution):
 
     def ppf(self, u):
         a, b = (self.lo - self.loc) / self.sd, (self.hi - self.loc) / self.sd
+        from scipy import stats  # imported on use (start-up cost)
         return stats.truncnorm.ppf(u, a, b, loc=self.loc, scale=self.sd)
 
     @property
     def mean(self) -> float:
         a, b = (self.lo - self.loc) / self.sd, (self.hi - self.loc) / self.sd
+        from scipy import stats  # imported on use (start-up cost)
         return float(stats.truncnorm.mean(a, b, loc=self.loc, scale=self.sd))
 
 
