@@ -25,16 +25,10 @@ __all__ = [
 ]
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    return repr(value)
-
-
 def check_real(name: str, value) -> float:
     """Return ``value`` as a float, raising ``TypeError`` for non-numbers (bool included)."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {_fmt(value)}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     return float(value)
 
 
@@ -42,7 +36,7 @@ def check_finite(name: str, value) -> float:
     """Return ``value`` as a finite float or raise ``ValueError``."""
     v = check_real(name, value)
     if not math.isfinite(v):
-        raise ValueError(f"{name} = {_fmt(value)} is not finite; allowed: a finite real number")
+        raise ValueError(f"{name} = {value!r} is not finite; allowed: a finite real number")
     return v
 
 
@@ -55,7 +49,7 @@ def check_in_range(name: str, value, lo=-math.inf, hi=math.inf, *, lo_open=False
         left = "(" if lo_open else "["
         right = ")" if hi_open else "]"
         u = f" {unit}" if unit else ""
-        msg = f"{name} = {_fmt(value)}{u} is out of range; allowed: {left}{lo}, {hi}{right}{u}"
+        msg = f"{name} = {value!r}{u} is out of range; allowed: {left}{lo}, {hi}{right}{u}"
         if hint:
             msg += f" ({hint})"
         raise ValueError(msg)
@@ -80,7 +74,7 @@ def check_probability(name: str, value) -> float:
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
     """Check that ``value`` is an integer (a float with an integral value is refused)."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {_fmt(value)}")
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
@@ -102,7 +96,7 @@ def check_time_constant(name: str, value, *, allow_zero: bool = False, max_s: fl
             hint = (f"; times are in seconds: {v:g} looks like milliseconds, "
                     f"did you mean {v / 1000:g} s?")
         raise ValueError(
-            f"{name} = {_fmt(value)} s is out of range; allowed: {left}0, {max_s:g}] s{hint}")
+            f"{name} = {value!r} s is out of range; allowed: {left}0, {max_s:g}] s{hint}")
     return v
 
 
