@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from meanfield.degree import DegreeModel  # noqa: E402
 from meanfield.network_solver import solve_network  # noqa: E402
 from meanfield.params import NetworkParams  # noqa: E402
-from meanfield.solve import solve  # noqa: E402
+from meanfield.degree_space import solve  # noqa: E402
 
 
 def best_time(func, repeat: int):

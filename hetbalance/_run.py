@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from meanfield import POPULATIONS, SOURCES, DegreeModel, NetworkParams
-from meanfield.solve import MeanFieldResult, solve
+from meanfield.degree_space import MeanFieldResult, solve
 
 SILENT_RATE = 0.1
 """Hz: a neuron (or label) below this rate counts as silent (as in ``meanfield.solve``)."""

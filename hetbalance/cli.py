@@ -312,7 +312,7 @@ def _cmd_solve(args, argv) -> int:
 
 def _cmd_simulate(args, argv) -> int:
     from validation import SimulationError
-    from validation.compare import compare
+    from validation.comparison import compare
 
     params, model, from_file, source = _setup(args)
     settings = _simulation_settings(args, from_file)

@@ -8,7 +8,7 @@ from .degree import DegreeModel
 from .feasibility import FeasibilityResult, balance_feasibility
 from .network_solver import NetworkMeanFieldResult, solve_network
 from .scaling import ScanResult, fit_exponent, scan_N
-from .solve import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
+from .degree_space import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
 from .errors import ConvergenceError, ParameterWarning, RegimeWarning
 from .labels import (Constant, Empirical, Gamma, GaussianCopula, LabelDistribution, LogNormal,
                      TruncatedNormal, Uniform)

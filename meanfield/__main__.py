@@ -9,7 +9,7 @@ import numpy as np
 
 from .balance import balance_conditions, balanced_rates
 from .params import NetworkParams
-from .solve import solve
+from .degree_space import solve
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ from .checks import check_array, check_int, check_nonnegative, check_positive
 from .errors import ConvergenceError
 from .params import POPULATIONS, NetworkParams
 from .balance import balanced_rates
-from .solve import SATURATED_FRACTION, SILENT_RATE, _newton, _relax
+from .degree_space import SATURATED_FRACTION, SILENT_RATE, _newton, _relax
 
 __all__ = ["solve_network", "NetworkMeanFieldResult", "PRESYNAPTIC_MODES"]
 

@@ -19,7 +19,7 @@ from .degree import DegreeModel, resolve_model
 from .errors import ConvergenceError
 from .feasibility import FeasibilityResult, balance_feasibility
 from .params import POPULATIONS, NetworkParams, check_network_params
-from .solve import solve
+from .degree_space import solve
 
 __all__ = ["scan_N", "ScanResult", "fit_exponent"]
 

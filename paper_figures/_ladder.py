@@ -13,9 +13,9 @@ from graphs import sample_network
 from meanfield import DegreeModel, NetworkParams
 from meanfield.feasibility import balance_feasibility
 from meanfield.scaling import fit_exponent
-from meanfield.solve import solve
+from meanfield.degree_space import solve
 from validation import simulate
-from validation.compare import compare, scalar_label
+from validation.comparison import compare, scalar_label
 
 
 def ladder_settings(quick: bool) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from meanfield import DegreeModel, NetworkParams
-from meanfield.solve import solve
+from meanfield.degree_space import solve
 from validation import sweep
 
 from ._ladder import agreement_claims, feasibility_of, run_point

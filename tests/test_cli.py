@@ -14,7 +14,7 @@ from hetbalance import ResultVersionWarning, load_result, main
 from hetbalance.results import git_revision
 from meanfield import DegreeModel, NetworkParams
 from meanfield.modelfile import dump, loads
-from meanfield.solve import solve
+from meanfield.degree_space import solve
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from validation.compare import compare, linear_fit, theory_at
+from validation.comparison import compare, linear_fit, theory_at
 
 
 def _synthetic(n=4000, seed=0):

@@ -24,7 +24,7 @@ from validation import SimulationError, SimulationResult, simulate
 from validation.progress import Progress
 from validation.result import isi_cv
 
-_sim_module = sys.modules["validation.simulate"]
+import validation.simulator as _sim_module
 
 try:
     import numba  # noqa: F401

@@ -22,9 +22,9 @@ from meanfield import NetworkParams, balanced_rates, transfer
 from meanfield.degree import DegreeModel
 from meanfield.errors import ConvergenceError
 from meanfield.labels import Constant, Uniform
-from meanfield.solve import MeanFieldResult, solve
+from meanfield.degree_space import MeanFieldResult, solve
 
-solve_module = importlib.import_module("meanfield.solve")  # the module: meanfield.solve is the function
+solve_module = importlib.import_module("meanfield.degree_space")
 
 LIF_PRESETS = ["lif_benchmark", "brunel_lif", "akil2021_lif"]
 LADDER = [10**3, 10**4, 10**5, 10**6, 10**7]

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["meanfield.solve", "meanfield.feasibility", "meanfield.scaling",
+MODULES = ["meanfield.degree_space", "meanfield.feasibility", "meanfield.scaling",
            "meanfield.network_solver"]
 
 

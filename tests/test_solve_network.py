@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from meanfield import NetworkParams, transfer
 from meanfield.errors import ConvergenceError
 from meanfield.network_solver import solve_network
-from meanfield.solve import solve
+from meanfield.degree_space import solve
 
 SELF_CONSISTENCY_RTOL = 1e-6
 """Solver tolerance 1e-8 (relative residual of r = Phi(r)); the re-evaluation path differs

@@ -8,7 +8,7 @@ import pytest
 
 from meanfield import DegreeModel, NetworkParams
 from validation.cache import content_hash
-from validation.sweep import grid, sweep
+from validation.sweeps import grid, sweep
 
 
 def square(x, tag="a"):

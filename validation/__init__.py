@@ -7,10 +7,10 @@ optional extra ``nest``).
 """
 
 from .result import SimulationError, SimulationResult
-from .simulate import simulate
-from .compare import Comparison, PopulationComparison, compare
+from .simulator import simulate
+from .comparison import Comparison, PopulationComparison, compare
 from .nest_export import run_nest, to_nest
-from .sweep import SweepResult, grid, sweep
+from .sweeps import SweepResult, grid, sweep
 
 __all__ = ["simulate", "SimulationResult", "SimulationError", "sweep", "grid", "SweepResult",
            "compare", "Comparison", "PopulationComparison", "to_nest", "run_nest"]

@@ -45,7 +45,7 @@ from meanfield.checks import check_in_range, check_int, check_positive
 from meanfield.params import EIF, LIF, NetworkParams
 
 from .result import SpikeRecord, isi_cv, spike_counts
-from .simulate import _check_match, _noise_streams, _per_neuron
+from .simulator import _check_match, _noise_streams, _per_neuron
 
 __all__ = ["to_nest", "run_nest", "NestNetwork", "NestResult", "NestMismatchWarning",
            "psc_weight", "NEST_MODELS"]
