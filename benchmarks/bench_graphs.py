@@ -1,4 +1,4 @@
-"""Benchmark of graphs.sample_network (issue 4 targets), each case in a fresh subprocess.
+"""Benchmark of graphs.sample_network against its targets, each case in a fresh subprocess.
 
 Cases (time = wall-clock of the call; peak = the child's peak resident memory):
 
@@ -15,7 +15,7 @@ networkx_1e6            nx.directed_configuration_model with ours_1e6's        r
 ======================  =====================================================  ==========
 
 The ratio networkx_1e6 / ours_1e6 is measured in the same run. ``--checks`` prints the
-issue's correctness measurements instead (seeds, exact sequences, no autapses/multapses,
+correctness measurements instead (seeds, exact sequences, no autapses/multapses,
 the Case C kernel and degree statistics at N = 10^4, the bad-input errors). Run from any
 folder::
 
@@ -104,7 +104,7 @@ def run_case(name: str, repeats: int) -> dict:
 
 
 def run_checks() -> None:
-    """Print the correctness measurements of issue 4 ("Done means")."""
+    """Print the correctness measurements (seeds, exact sequences, kernel and degrees)."""
     import tracemalloc
 
     import numpy as np

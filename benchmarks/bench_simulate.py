@@ -1,6 +1,6 @@
 """Benchmark ``validation.simulate`` against Brian2 (cpp_standalone, 1 thread) on one network.
 
-One invocation builds the benchmark network of ANCHORS.md (preset ``lif_benchmark``;
+One invocation builds the benchmark network of docs/theory.md section 8.2 (``lif_benchmark``;
 Erdos-Renyi, K_E = 800, K_I = 200, 1000 external Poisson inputs at 3 Hz, J = 0.5 mV,
 g = 6, tau_s = 5 ms, dt = 0.1 ms) with ``graphs.sample_network``, saves it, and runs every
 simulator on exactly that graph in its own subprocess, one after the other:
@@ -44,7 +44,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 
 def benchmark_params(N: int):
-    """``lif_benchmark`` at size N with the in-degrees and weights of N = 10^4 (ANCHORS.md)."""
+    """``lif_benchmark`` at size N, keeping K and J of N = 10^4 (docs/theory.md section 8.2)."""
     from meanfield import NetworkParams
     p = NetworkParams.preset("lif_benchmark")
     if N == p.N:

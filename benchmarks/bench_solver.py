@@ -1,12 +1,12 @@
 """Speed and robustness of the mean-field solvers (a script that prints numbers, not a test).
 
-Targets (issue 3):
+Targets:
 * degree-space ``solve`` with 200 labels: <= 0.2 s (LIF), <= 2 s (EIF);
 * ``solve`` converges on every preset and model for every N from 10^3 to 10^7;
 * ``solve_network``: N = 10^4 neurons with 10^7 synapses in < 10 s.
 It also prints the per-decile theory of a 10k LIF network (preset ``lif_benchmark``) with
-and without the quenched-input correction, for comparison with ANCHORS.md (simulated
-deciles of net in-degree span 1.0-14.1 Hz; plain per-neuron theory over-predicts the
+and without the quenched-input correction, for comparison with docs/theory.md section 8.2
+(simulated deciles of net in-degree span 1.0-14.1 Hz; plain per-neuron theory over-predicts the
 lowest deciles by 0.3-0.7 Hz).
 
 Run:  python benchmarks/bench_solver.py [--repeat 3] [--skip-network] [--dense]
@@ -144,7 +144,7 @@ def bench_deciles(seeds=(1, 2, 3)):
         dn = rows[("neuron", True)][d] - rows[("neuron", False)][d]
         dp = rows[("population", True)][d] - rows[("population", False)][d]
         print(f"   {d + 1:>6d} {np.mean(xs, axis=0)[d]:>11.1f} {vals}   {dn:+15.3f} {dp:+14.3f}")
-    print("   (Hz; ANCHORS.md: simulation 1.0 ... 14.1 Hz; plain per-neuron theory is "
+    print("   (Hz; docs/theory.md section 8.2: simulated 1.0-14.1 Hz; plain per-neuron theory is "
           "0.3-0.7 Hz too high in the lowest deciles, within 0.3 Hz at the top)")
 
 

@@ -1,6 +1,6 @@
 """Speed of the transfer functions (a script that prints numbers, not a test).
 
-Targets (issue): 10^6 LIF evaluations < 1 s and 10^4 EIF evaluations < 2 s on one core.
+Targets: 10^6 LIF evaluations < 1 s and 10^4 EIF evaluations < 2 s on one core.
 
 Run:  python benchmarks/bench_transfer.py [--repeat 3]
 """

@@ -1,7 +1,7 @@
 """Networks from and to scipy.sparse matrices and networkx graphs.
 
-networkx holds a graph as dicts of dicts (about 400 bytes per edge and seconds per
-million edges on the reference machine): use it for interoperability on small networks,
+networkx holds a graph as dicts of dicts (about 400 bytes per edge; times in
+benchmarks/README.md): use it for interoperability on small networks,
 never as the working format. ``to_networkx`` refuses networks above a size guard.
 """
 
@@ -19,7 +19,7 @@ from .network import Network, transpose_structure
 __all__ = ["from_sparse", "from_networkx", "to_networkx", "NX_BYTES_PER_EDGE"]
 
 #: Approximate memory of one networkx DiGraph edge with a weight attribute, bytes
-#: (measured: 0.4 GB for 1e6 edges, ANCHORS.md).
+#: (measured: 0.4 GB for 1e6 edges; benchmarks/README.md).
 NX_BYTES_PER_EDGE = 400
 
 
@@ -172,7 +172,7 @@ def to_networkx(net: Network, *, max_edges: int = 2_000_000, max_memory=None):
         The network.
     max_edges : int
         Size guard: networks with more synapses raise ``ValueError`` (networkx needs about
-        400 bytes and a few microseconds per edge).
+        400 bytes per edge, ``NX_BYTES_PER_EDGE``).
     max_memory : float, optional
         Byte budget for the graph (default: available memory).
 

@@ -1,7 +1,7 @@
 """Random networks drawn from a degree model, or with fixed / prescribed in-degrees.
 
 ``sample_network`` draws every recurrent connection k -> j (k in population b, j in a)
-independently with probability :math:`p_{ab}\\, m_{ab}(\\theta_j, \\theta_k)` (THEORY.md
+independently with probability :math:`p_{ab}\\, m_{ab}(\\theta_j, \\theta_k)` (docs/theory.md
 section 3), no autapses, no multapses, and the external in-degree of j as
 :math:`\\mathrm{Binomial}(N_X, p_{aX} k^{in}_{aX}(\\theta_j))`. ``sample_fixed_indegree`` and
 ``sample_prescribed_indegree`` realise given in-degrees exactly, with uniformly random
@@ -573,7 +573,7 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
         get one bin per value, which makes the draw thinning-free.
     external : {"count", "explicit"}
         "count": only the external in-degree k_X of each neuron is drawn (independent
-        external Poisson sources, THEORY.md section 1). "explicit": also the identity of
+        external Poisson sources, docs/theory.md section 1). "explicit": also the identity of
         the k_X distinct external neurons, in 0..N_X-1 (``ext_indptr``/``ext_indices``).
     bound_safety : float
         Factor, >= 1, applied to the kernel maximum over representative labels of a bin for
@@ -605,7 +605,7 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     .. math:: P(k \\to j) = p_{ab}\\, m_{ab}(\\theta_j, \\theta_k),
               \\qquad K^X_j \\sim \\mathrm{Binomial}(N_X,\\, p_{aX}\\, k^{in}_{aX}(\\theta_j)),
 
-    THEORY.md section 3. The draw is exact for every kernel whose bound holds (always for
+    docs/theory.md section 3. The draw is exact for every kernel whose bound holds (always for
     low-rank kernels ``m = sum_r c_r f_r(t) g_r(t')``, whose bound on a label bin is
     interval arithmetic on the realised factor values; homogeneous and separable kernels
     included): candidate pairs are Bernoulli(q) with q >= p m, thinned with p m / q.
@@ -617,9 +617,8 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     the synapses for homogeneous kernels and separable kernels whose out-factor is
     constant on each bin (no thinning), 1.03 x synapses for the assortative Case C kernel
     with 32 bins. Memory: 8 bytes per synapse for the result plus chunked temporaries
-    (about 0.25 GB); no Python loop over neurons or synapses. Measured on 2 cores: 0.8 s
-    for 10^7 synapses (Erdos-Renyi, N = 10^4), 2.0 s for Case C at N = 10^4, 14 s and
-    1.5 GB peak for 1.6 x 10^8 synapses (N = 4 x 10^4, p = 0.1); benchmarks/bench_graphs.py.
+    (about 0.25 GB); no Python loop over neurons or synapses. Measured times and memory:
+    benchmarks/README.md (``benchmarks/bench_graphs.py``).
 
     Examples
     --------

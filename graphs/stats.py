@@ -260,7 +260,7 @@ def degree_statistics(net: Network, model: DegreeModel | None = None, n_bins: in
     error :math:`\\sqrt{\\sum_j \\mathrm{Var}[k_j]}/n` and the chi-square over bins is
     chi2(n_bins) distributed for a correct sampler (normal approximation to a sum of
     about n_bins K Bernoullis). External: Binomial(N_X, p_aX kin_aX). The model column is
-    :math:`p (N_b - [a=b])\\, k^{in}_{ab}(\\theta_j)` (THEORY.md section 3), whose error
+    :math:`p (N_b - [a=b])\\, k^{in}_{ab}(\\theta_j)` (docs/theory.md section 3), whose error
     adds :math:`p^2 N_b \\mathrm{Var}_{t'}[\\bar m_{bin}(t')]` for the presynaptic labels.
 
     Cost O(N rank^2 + synapses) for low-rank kernels, O(N_a N_b) kernel evaluations

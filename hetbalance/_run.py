@@ -24,7 +24,7 @@ SIMULATION_DEFAULTS = {"T": 1.0, "dt": 1e-4, "burn_in": 0.2, "seed": 0, "backend
 
 
 def streams(seed: int):
-    """(graph, noise) SeedSequences spawned from one int seed (STYLE.md: Randomness)."""
+    """(graph, noise) SeedSequences spawned from one int seed: independent streams."""
     return tuple(np.random.SeedSequence(seed).spawn(2))
 
 

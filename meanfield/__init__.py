@@ -1,6 +1,6 @@
 """meanfield: model definitions and the heterogeneous mean-field theory of balanced networks.
 
-Units everywhere: s, mV, Hz. See THEORY.md and the README's map of modules.
+Units everywhere: s, mV, Hz. See docs/theory.md and the README's map of modules.
 """
 
 from .balance import BalanceCheck, BalanceConditions, balance_conditions, balanced_rates

@@ -11,7 +11,7 @@ grid. The unknowns of the solver are the *moments* :math:`G = B r`:
 - for any other kernel the rates :math:`r_b(t_{b,j})` themselves (n unknowns).
 
 Then :math:`E_{t'}[m_{ab}(t_i, t') r_b(t')] = (K_b G)_{a,i}` with ``K_b`` below, and the
-input moments of THEORY.md section 4 are affine in G (``coefficients``).
+input moments of docs/theory.md section 4 are affine in G (``coefficients``).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ derivatives a Newton step needs, with as few calls into ``meanfield.transfer`` a
 possible (the EIF's threshold integration costs one pass over the voltage grid per call,
 so all points and all finite-difference shifts go into one call).
 
-Filters (THEORY.md section 5 and appendix)
-------------------------------------------
+Filters (docs/theory.md sections 5.2 and 5.5)
+---------------------------------------------
 ``"white"``
     No correction: the diffusion (delta-synapse) rate, ``tau_s = 0``.
 ``"fourcaud_brunel"``

@@ -22,9 +22,9 @@ and it is returned as ``log I`` so that neither the far-subthreshold rate
 * Dawson's function :math:`D(y) = e^{-y^2}\\int_0^y e^{u^2}du` (``scipy.special.dawsn``)
   for the part of the integral above ``u = 0``, with ``exp(y_th^2)`` factored out.
 
-Why this and not plain Gauss-Legendre over ``erfcx``: ``scipy.special.erfcx`` costs
-about 45 ns per value, so a 16-40 node quadrature per point would put 10^6 rates at
-1-2 s; the piecewise polynomial costs two table look-ups per point.
+Why this and not plain Gauss-Legendre over ``erfcx``: a 16-40 node quadrature costs
+16-40 ``scipy.special.erfcx`` calls per point, the piecewise polynomial two table
+look-ups per point (measured times: benchmarks/README.md).
 """
 
 from __future__ import annotations

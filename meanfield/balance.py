@@ -1,4 +1,4 @@
-"""The balanced limit N -> infinity of a homogeneous E/I network (THEORY.md section 6).
+"""The balanced limit N -> infinity of a homogeneous E/I network (docs/theory.md section 6).
 
 Mean inputs carry a sqrt(N) gain, :math:`\\mu_a - E_L = \\tau_m \\sqrt{N} [(W r)_a + X_a]`,
 so they stay O(1) only if the bracket vanishes:

@@ -1,4 +1,4 @@
-"""Degree models: label distributions plus connection kernels (THEORY.md section 3).
+"""Degree models: label distributions plus connection kernels (docs/theory.md section 3).
 
 A connection k -> j (k in population b, j in a) exists independently with probability
 

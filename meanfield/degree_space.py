@@ -1,7 +1,7 @@
 """Degree-space self-consistency of a heterogeneous balanced network at finite N.
 
 ``solve(params, model, N)`` finds the rates :math:`r_a(t)` of every degree label t in
-both populations such that (THEORY.md sections 4 and 6)
+both populations such that (docs/theory.md sections 4 and 6)
 
 .. math::
     r_a(t) = \\Phi_a\\big(\\mu_a(t), \\sigma_a(t)\\big),\\qquad
@@ -11,7 +11,7 @@ both populations such that (THEORY.md sections 4 and 6)
     \\sigma_a(t)^2 = \\tau_m\\Big[\\sum_b J_{ab}^2K_{ab}\\,E_{t'}[m_{ab}(t,t')r_b(t')]
                 + J_{aX}^2K_{aX}\\,k^{in}_{aX}(t)\\,r_X\\Big],
 
-and reports the balance diagnostics of THEORY.md section 6. Because :math:`J K \\propto
+and reports the balance diagnostics of docs/theory.md section 6. Because :math:`J K \\propto
 \\sqrt N`, the map is stiff: plain iteration diverges at large N. The solver therefore
 
 1. reduces the unknowns to the moments :math:`G = B r` the kernels need (for a low-rank
@@ -419,7 +419,7 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         rate. "fourcaud_brunel" (LIF only): thresholds shifted by
         :math:`\\sigma(\\alpha/2)\\sqrt{\\tau_s/\\tau_m}` with :math:`\\tau_s` the
         variance-weighted mean of :math:`\\tau_E, \\tau_I, \\tau_X` at each label (each
-        source's share of :math:`\\sigma^2`; THEORY.md appendix). "auto" (default):
+        source's share of :math:`\\sigma^2`; docs/theory.md appendix A). "auto" (default):
         "fourcaud_brunel" for LIF populations with any synaptic time constant > 0, "white"
         for EIF populations.
     n : int, optional
@@ -468,7 +468,7 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     declared when the relative residual is below ``tol``; the rates returned are
     :math:`\\Phi` at the final moments, so they are self-consistent to that residual.
     Cost: per Newton step one batched transfer evaluation on 2n labels (3 x 2n for the
-    EIF) and an m x m solve; m = 2-4 for the low-rank models of THEORY.md section 7.
+    EIF) and an m x m solve; m = 2-4 for the low-rank models of docs/theory.md section 7.
 
     References: Pyle & Rosenbaum, PRE 93, 040302 (2016); Brunel, J. Comput. Neurosci. 8,
     183 (2000); Fourcaud & Brunel, Neural Comput. 14, 2057 (2002).

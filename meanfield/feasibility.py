@@ -1,7 +1,7 @@
 """Can the network balance as N -> infinity?  Condition (B) as a linear program.
 
 As N grows with j, p, q fixed, mean inputs stay O(1) for every label only if the
-O(sqrt N) bracket vanishes (THEORY.md section 6):
+O(sqrt N) bracket vanishes (docs/theory.md section 6):
 
 .. math:: \\text{(B)}\\qquad \\sum_{b\\in\\{E,I\\}} w_{ab}\\, E_{t'}[m_{ab}(t, t')\\, r_b(t')]
           + X_a\\, k^{in}_{aX}(t) = 0 \\quad \\text{for all labels } t,\\qquad r_b \\ge 0 .
@@ -201,12 +201,12 @@ def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n: int | N
     :math:`\\nu_a` the RMS of :math:`X_a k^{in}_{aX}` over the labels. Homogeneous network:
     feasible iff :math:`-W^{-1}X \\ge 0`. Separable kernels
     :math:`m = \\alpha_{ab}(t)\\beta(t')`: feasible only if :math:`\\alpha_{aE}, \\alpha_{aI}`
-    and :math:`k^{in}_{aX}` are linearly dependent on the support (THEORY.md section 6), so
+    and :math:`k^{in}_{aX}` are linearly dependent on the support (docs/theory.md section 6), so
     Case B (recurrent in-degree heterogeneity, homogeneous external input) is infeasible
     and Case A (all in-degrees scale together) feasible. The grid version is exact for
     low-rank kernels whose factors the quadrature integrates exactly; otherwise it is a
     discretisation with the solver's grid. Cost: two sparse HiGHS LPs with O(n) variables
-    (milliseconds for n = 200).
+    (measured times: benchmarks/README.md).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Distributions of the degree labels theta_j (THEORY.md section 3).
+"""Distributions of the degree labels theta_j (docs/theory.md section 3).
 
 Every neuron of population a carries a label drawn from a distribution F_a. A label is a
 number (an in-degree factor, say) or a vector (in-factor, out-factor). A

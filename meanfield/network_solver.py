@@ -1,4 +1,4 @@
-"""Neuron-level self-consistency on a realised sparse graph (THEORY.md section 4).
+"""Neuron-level self-consistency on a realised sparse graph (docs/theory.md section 4).
 
 ``solve_network(params, W, population, k_X)`` finds one rate per neuron such that
 
@@ -37,7 +37,7 @@ __all__ = ["solve_network", "NetworkMeanFieldResult", "PRESYNAPTIC_MODES"]
 
 PRESYNAPTIC_MODES = ("neuron", "population")
 """``"neuron"``: each neuron sums the self-consistent rates of its actual presynaptic
-partners (THEORY.md section 4). ``"population"``: each neuron sees its realised summed
+partners (docs/theory.md section 4). ``"population"``: each neuron sees its realised summed
 weights per source times the out-degree-weighted population mean rate (the per-neuron
 degree theory: heterogeneity from in-degrees only)."""
 
@@ -422,7 +422,7 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         of the source time constants for each neuron.
     presynaptic : {"neuron", "population"}
         "neuron" (default): :math:`\\mu_j` sums the self-consistent rates of j's actual
-        presynaptic partners (THEORY.md section 4). "population": every presynaptic rate
+        presynaptic partners (docs/theory.md section 4). "population": every presynaptic rate
         is replaced by the out-degree-weighted mean rate of its population, so neurons
         differ only through their summed weights (the per-neuron degree theory).
     quenched : bool
@@ -485,8 +485,8 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
     the Jacobian in which :math:`J_{jk}` is replaced by :math:`(\\sum_{k' \\in b} J_{jk'})/N_b`.
     Backtracking line search on :math:`|F|^2` with the iterate projected onto
     :math:`r \\ge 0`; Eisenstat-Walker forcing terms. Cost per
-    Newton step: O(nnz) per GMRES iteration, a few iterations; N = 10^4 with 10^7 synapses
-    takes a few seconds.
+    Newton step: O(nnz) per GMRES iteration, a few iterations (measured times:
+    benchmarks/README.md).
 
     Examples
     --------

@@ -4,7 +4,7 @@ Units everywhere: seconds (s), millivolts (mV), hertz (Hz). All parameter object
 frozen dataclasses validated at construction; use ``dataclasses.replace`` (or the
 ``replace`` method) for variants.
 
-Balanced scaling (THEORY.md section 1): population sizes :math:`N_b = q_b N`, mean
+Balanced scaling (docs/theory.md section 1): population sizes :math:`N_b = q_b N`, mean
 in-degrees :math:`K_{ab} = p_{ab} N_b`, weights :math:`J_{ab} = j_{ab}/\\sqrt{N}` with the
 scaled parameters ``j``, ``p``, ``q`` fixed as ``N`` changes. The large-N connectivity is
 :math:`w_{ab} = j_{ab} p_{ab} q_b` and the external drive :math:`X_a = w_{aX} r_X`.
@@ -215,7 +215,7 @@ class NetworkParams:
 
     Notes
     -----
-    The mean input to a neuron of population a is (THEORY.md section 4)
+    The mean input to a neuron of population a is (docs/theory.md section 4)
 
     .. math:: \\mu_a = E_L + \\tau_m\\Big[\\sum_b J_{ab} K_{ab} r_b + J_{aX} K_{aX} r_X\\Big]
               = E_L + \\tau_m \\sqrt{N}\\Big[\\sum_b w_{ab} r_b + X_a\\Big],
@@ -378,10 +378,10 @@ class NetworkParams:
         ----------
         name : str
             One of ``NetworkParams.presets()``: ``"akil2021"`` (EIF network of Akil,
-            Rosenbaum & Josic 2021, THEORY.md section 8), ``"akil2021_lif"`` (the same
+            Rosenbaum & Josic 2021, docs/theory.md section 8), ``"akil2021_lif"`` (the same
             network with LIF neurons, theta = -55 mV, V_r = -75 mV, tau_ref = 1 ms),
-            ``"lif_benchmark"`` (the Brunel-style benchmark network of ANCHORS.md),
-            ``"brunel_lif"`` (akil2021's network with the Brunel LIF neuron of THEORY.md
+            ``"lif_benchmark"`` (the Brunel-style benchmark network of docs/theory.md section 8.2),
+            ``"brunel_lif"`` (akil2021's network with the Brunel LIF neuron of docs/theory.md
             section 8; tau_m = 20 ms, theta = 20, V_r = 10 mV, tau_ref = 2 ms).
         **overrides
             Fields to change, e.g. ``N=40000``.

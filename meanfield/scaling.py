@@ -1,9 +1,9 @@
 """Large-N analysis: balance diagnostics along an N-ladder and their scaling exponents.
 
-Along the balanced scaling (j, p, q fixed, THEORY.md section 1) a balanced network keeps
+Along the balanced scaling (j, p, q fixed, docs/theory.md section 1) a balanced network keeps
 every mean input O(1): the slope of mu against the label and the spread of mu across
 labels stay bounded and the O(sqrt N) bracket of condition (B) falls like N^(-1/2). Where
-balance breaks (THEORY.md sections 6-7) the mean inputs spread like sqrt(N) and the
+balance breaks (docs/theory.md sections 6-7) the mean inputs spread like sqrt(N) and the
 silent fraction grows. ``scan_N`` solves the degree-space self-consistency at each N
 and fits the exponents by least squares in log-log coordinates.
 """
@@ -175,7 +175,7 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
     - ``exponent_imbalance``: the O(sqrt N) bracket of (B) (-1/2 when balanced, 0 when not).
 
     Exponents are fits over a finite ladder, not limits: a profile that converges slowly
-    (e.g. Case C with labels on [0.2, 1.8] and c = 0.5, THEORY.md section 7) shows an
+    (e.g. Case C with labels on [0.2, 1.8] and c = 0.5, docs/theory.md section 7) shows an
     apparent exponent between the two regimes.
 
     Examples

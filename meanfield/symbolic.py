@@ -1,6 +1,6 @@
 """Closed-form balanced state with sympy: expressions in w_ab and X_a, LaTeX output.
 
-The symbolic results mirror ``meanfield.balance`` and the Case C moments of THEORY.md
+The symbolic results mirror ``meanfield.balance`` and the Case C moments of docs/theory.md
 section 7, and can be turned into numeric functions with ``lambdified``.
 
 Examples
@@ -59,7 +59,7 @@ def case_c_moments() -> dict:
     For the kernel m(t, t') = t t' + c (t - 1)(t' - 1) with E[t] = 1 and homogeneous
     external input, E_t'[m(t, t') r_b(t')] = t R_b + c (t - 1) S_b, so condition (B) reads
     t [(W R)_a + c (W S)_a] + [X_a - c (W S)_a] = 0 for every t. Both brackets vanish:
-    W S = X / c and W R = -X, i.e. R = -W^{-1} X and S = -R / c (THEORY.md section 7).
+    W S = X / c and W R = -X, i.e. R = -W^{-1} X and S = -R / c (docs/theory.md section 7).
     """
     st = balanced_state()
     c = symbols()["c"]

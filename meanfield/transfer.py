@@ -1,6 +1,6 @@
 """Transfer functions r = Phi(mu, sigma): stationary firing rate of a neuron under white noise.
 
-One job: map the input moments of THEORY.md section 4 (mean ``mu`` in mV, absolute,
+One job: map the input moments of docs/theory.md section 4 (mean ``mu`` in mV, absolute,
 including ``E_L``; noise amplitude ``sigma`` in mV, Brunel convention: the free membrane
 variance is ``sigma**2 / 2``) to a firing rate in Hz, with the derivatives a Newton
 solver needs.
@@ -171,7 +171,7 @@ def lif_rate(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
     shift of threshold and reset by :math:`\\sigma (\\alpha/2)\\sqrt{\\tau_s/\\tau_m}` is a
     first-order correction in :math:`\\sqrt{\\tau_s/\\tau_m}`; at
     :math:`\\tau_s/\\tau_m \\sim 0.5` it is an approximation whose error must be measured
-    against simulation (THEORY.md section 5).
+    against simulation (docs/theory.md section 5).
 
     Numerics (all regimes, no overflow, no cancellation; ``meanfield._siegert``): for
     :math:`y_{th} \\le 0` the integrand :math:`\\operatorname{erfcx}(s)` on
@@ -184,7 +184,7 @@ def lif_rate(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
     :math:`\\mu \\in [-60, 60]` mV, :math:`\\sigma \\in [0.05, 40]` mV (tests). Rates below
     about 1e-300 Hz underflow to 0 or a subnormal double. As :math:`\\sigma \\to 0` the rate
     tends to the deterministic :math:`1/(\\tau_{ref} + \\tau_m \\ln\\frac{\\mu - V_r}{\\mu -
-    \\theta})` above threshold and to 0 below. Cost O(size), about 0.3 us per point.
+    \\theta})` above threshold and to 0 below. Cost O(size) (times: benchmarks/README.md).
 
     Examples
     --------
@@ -380,7 +380,7 @@ def eif_rate(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray
 
     Vectorised over all points: the loop runs over the voltage steps
     (3 (V_th - V_lb)/dV = 3000 at the defaults), each a few numpy operations over all
-    points; cost O(points x steps), about 0.35 s per 10^4 points at the defaults.
+    points; cost O(points x steps) (measured times: benchmarks/README.md).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Fig 1: heterogeneous recurrent in-degrees break balance (Case B, THEORY.md section 7.1).
+"""Fig 1: heterogeneous recurrent in-degrees break balance (Case B, docs/theory.md section 7.1).
 
 Preset ``akil2021_lif``, recurrent in-degree factor t ~ gamma (mean 1, CV 0.2) for E and I
 sources, homogeneous external in-degree. Theory (degree-space ``solve``) against spiking

@@ -1,6 +1,6 @@
 """Fig 2: correlated in/out-degrees restore balance; highly connected neurons spike less.
 
-Case C of THEORY.md section 7.2: m(t, t') = t t' + c (t - 1)(t' - 1), c = 3, labels uniform
+Case C of docs/theory.md section 7.2: m(t, t') = t t' + c (t - 1)(t' - 1), c = 3, labels uniform
 on [0.5, 1.5], homogeneous external input; preset ``akil2021_lif``.
 """
 

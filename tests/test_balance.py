@@ -7,13 +7,13 @@ from meanfield import NetworkParams, balance_conditions, balanced_rates, symboli
 
 
 def test_akil2021_balanced_limit_published_values():
-    # THEORY.md section 8: r_E = 1.29 Hz, r_I = 7.71 Hz (exactly 9/7 and 54/7 Hz).
+    # docs/theory.md section 8: r_E = 1.29 Hz, r_I = 7.71 Hz (exactly 9/7 and 54/7 Hz).
     r = balanced_rates(NetworkParams.preset("akil2021"))
     np.testing.assert_allclose(r, [9 / 7, 54 / 7], rtol=1e-14)
 
 
 def test_plastic_balanced_network_default_jEI():
-    # THEORY.md section 8: with j_EI = -150 the limit is 5.82 / 15.88 Hz.
+    # docs/theory.md section 8: with j_EI = -150 the limit is 5.82 / 15.88 Hz.
     r = balanced_rates(NetworkParams.preset("akil2021", j_EI=-150.0))
     np.testing.assert_allclose(r, [5.82, 15.88], atol=0.006)
 

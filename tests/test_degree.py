@@ -2,7 +2,7 @@
 
 Independent references: closed-form moments of the label distributions (scipy.stats),
 Monte Carlo over sampled labels for the in/out-degree factors k^in, k^out, and the
-analytic factors of the named constructors (THEORY.md section 3).
+analytic factors of the named constructors (docs/theory.md section 3).
 """
 
 from __future__ import annotations

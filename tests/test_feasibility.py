@@ -1,7 +1,7 @@
-"""Condition (B) of the balanced state as a linear program (THEORY.md section 6).
+"""Condition (B) of the balanced state as a linear program (docs/theory.md section 6).
 
 Independent references: the closed-form balanced rates -W^{-1} X, the closed-form
-moments of Case C (R = -W^{-1} X, Cov(t, r) = -R/c, THEORY.md section 7), and the
+moments of Case C (R = -W^{-1} X, Cov(t, r) = -R/c, docs/theory.md section 7), and the
 support argument c/(1+c) >= a for labels on [a, 2-a].
 """
 
@@ -26,7 +26,7 @@ def test_homogeneous_balanced_rates():
 
 
 def test_homogeneous_negative_balanced_rate_is_infeasible():
-    # X_E/X_I < |w_EI|/|w_II| makes r_E = (d X_E - b X_I)/det W < 0 (THEORY.md section 6)
+    # X_E/X_I < |w_EI|/|w_II| makes r_E = (d X_E - b X_I)/det W < 0 (docs/theory.md section 6)
     p = P.replace(j_IX=400.0)
     assert balanced_rates(p)[0] < 0
     f = balance_feasibility(p, DegreeModel.homogeneous())

@@ -1,4 +1,4 @@
-"""The Examples sections of graphs' docstrings run (STYLE.md: doctests that run in CI)."""
+"""The Examples sections of graphs' docstrings run (examples are documentation: CI runs them)."""
 
 import doctest
 import importlib

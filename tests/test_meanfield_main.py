@@ -10,7 +10,7 @@ def test_main_prints_balanced_and_finite_n(capsys):
     assert main(["--preset", "lif_benchmark"]) == 0
     out = capsys.readouterr().out
     assert "r_E = 7.5000 Hz" in out            # -X/(w_E + w_I) = 15/2
-    assert "mean rate 5.722 Hz" in out          # NNMT lif.exp value (ANCHORS.md)
+    assert "mean rate 5.722 Hz" in out          # NNMT lif.exp value (docs/theory.md section 8.2)
 
 
 def test_main_bad_N_is_a_clean_error():

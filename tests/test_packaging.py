@@ -9,7 +9,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("meanfield", "graphs", "validation", "paper_figures", "hetbalance")
-# meanfield <- graphs <- validation <- paper_figures <- hetbalance (STYLE.md; hetbalance
+# meanfield <- graphs <- validation <- paper_figures <- hetbalance (hetbalance
 # is the command line on top): each may import only from the packages on its left.
 ALLOWED = {
     "meanfield": set(),

@@ -11,7 +11,7 @@ from meanfield import EIF, LIF, NetworkParams
 
 def test_akil2021_derived_quantities():
     p = NetworkParams.preset("akil2021")
-    # THEORY.md section 8: q = (0.8, 0.2, 0.2), p = 0.1, N = 10^4 -> K_ab = p q_b N exactly.
+    # docs/theory.md section 8: q = (0.8, 0.2, 0.2), p = 0.1, N = 10^4 -> K_ab = p q_b N exactly.
     np.testing.assert_array_equal(p.K, [[800, 200, 200], [800, 200, 200]])
     np.testing.assert_allclose(p.J, p.j / 100.0, rtol=0, atol=0)  # sqrt(10^4) = 100
     # w_ab = j_ab p_ab q_b, computed by hand from the preset values.
@@ -23,7 +23,7 @@ def test_akil2021_derived_quantities():
 
 def test_lif_benchmark_matches_anchor_network():
     p = NetworkParams.preset("lif_benchmark")
-    # ANCHORS.md: K_E = 800, K_I = 200, 1000 external inputs, J_E = 0.5 mV, g = 6.
+    # docs/theory.md section 8.2: K_E = 800, K_I = 200, 1000 external inputs, J_E = 0.5 mV, g = 6.
     np.testing.assert_array_equal(p.K, [[800, 200, 1000], [800, 200, 1000]])
     np.testing.assert_allclose(p.J[0], [0.5, -3.0, 0.5])
     assert p.r_X == 3.0 and p.tau_E == p.tau_I == p.tau_X == 0.005

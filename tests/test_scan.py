@@ -1,4 +1,4 @@
-"""Large-N analysis ``scan_N``: the claims of THEORY.md section 7 on the N-ladder.
+"""Large-N analysis ``scan_N``: the claims of docs/theory.md section 7 on the N-ladder.
 
 Independent references: the analytic balanced limit of Case C (R = E[t r] -> -W^{-1} X,
 S = Cov(t, r) -> -R/c), the sqrt(N) law of broken balance (Case B), exact power laws for
@@ -39,9 +39,9 @@ def _check_case_C(scan, c):
     assert scan.converged.all()
     err = _case_C_moment_error(scan, c)
     assert np.all(np.diff(err) < 0)
-    # issue: relative L2 error of (R_E, R_I, S_E, S_I) falls like N^(-1/2): exponent in [-0.7, -0.3]
+    # corrections to (B) are O(N^(-1/2)): relative L2 error of (R, S), exponent in [-0.7, -0.3]
     assert -0.7 <= fit_exponent(scan.Ns, err) <= -0.3
-    # issue: the slope of mu_E against the label stays flat: exponent within +/- 0.1
+    # balanced: the slope of mu_E against the label stays O(1): exponent within +/- 0.1
     assert abs(scan.exponent_mu_slope[0]) <= 0.1
     assert scan.feasibility.feasible
     # claim 3: highly connected neurons spike less, at every N
@@ -54,9 +54,9 @@ def _check_case_B(scan):
     assert not scan.feasibility.feasible
     for res in scan.results:                # rate falls with in-degree at every N
         assert np.all(np.diff(res.rate, axis=1) < 0)
-    # issue: slope of mu against the label grows like sqrt(N): exponent in [0.4, 0.6]
+    # broken: the O(sqrt N) bracket makes the slope of mu grow like sqrt(N): exponent in [0.4, 0.6]
     assert np.all((0.4 <= scan.exponent_mu_slope) & (scan.exponent_mu_slope <= 0.6))
-    # issue: the silent fraction grows with N
+    # broken: the high in-degree labels fall silent in a growing fraction
     assert np.all(np.diff(scan.fraction_silent[:, 0]) >= 0)
     assert scan.fraction_silent[-1, 0] > scan.fraction_silent[0, 0]
     assert np.all(scan.exponent_silent[0] > 0)
@@ -66,7 +66,7 @@ def test_case_C_converges_to_the_balanced_profile():
     c = 3.0
     scan = scan_N(P, DegreeModel.assortative(c, (0.5, 1.5), n_nodes=16), DECADES)
     _check_case_C(scan, c)
-    # THEORY.md section 7: at N = 10^4 the E rate falls from about 10 Hz to 0.2 Hz
+    # docs/theory.md section 7: at N = 10^4 the E rate falls from about 10 Hz to 0.2 Hz
     r = scan.results[1].rate[0]
     assert 8 < r[0] < 12 and 0.1 < r[-1] < 0.5
     assert "exponents" in scan.table()
@@ -81,7 +81,7 @@ def test_case_A_balanced_and_sign_reported():
     scan = scan_N(P, DegreeModel.all_indegree("gamma", 0.3, n_nodes=16), DECADES[1:])
     assert scan.feasibility.feasible and scan.converged.all()
     assert np.all(scan.exponent_imbalance < -0.3)          # the (B) bracket vanishes
-    # finding (THEORY.md section 7, counter-example): rates rise with in-degree here
+    # finding (docs/theory.md section 7, counter-example): rates rise with in-degree here
     assert np.all(np.sign(scan.rate_indegree_slope) == 1)
 
 
@@ -108,7 +108,7 @@ def test_case_B_full_ladder_default_grid():
 
 @pytest.mark.slow
 def test_case_C_near_step_profile_converges_slowly():
-    # THEORY.md section 7: labels on [0.2, 1.8], c = 0.5: the limit profile is nearly a
+    # docs/theory.md section 7: labels on [0.2, 1.8], c = 0.5: the limit profile is nearly a
     # step and the spread of mu keeps growing over this ladder (apparent exponent > 0)
     scan = scan_N(P, DegreeModel.assortative(0.5, (0.2, 1.8)), HALF_DECADES)
     assert scan.feasibility.feasible and scan.converged.all()

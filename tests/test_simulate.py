@@ -1,6 +1,6 @@
 """validation.simulate: exact cases, bookkeeping identities, seeds, statistics and errors.
 
-Layered as STYLE.md asks: closed-form cases (no input, constant drive, one spike's charge),
+Layered: closed-form cases (no input, constant drive, one spike's charge),
 identities of the per-neuron mean-input bookkeeping, same-seed reproducibility and
 backend equality, statistical checks with z-score bounds, and input validation.
 """
@@ -114,8 +114,8 @@ def test_one_spike_delivers_charge_J(backend, tau):
     # E neuron 0 and I neuron 8 start above threshold and spike once at t = dt; neuron 1
     # (E) and 9 (I) receive the E spike, neuron 2 the I spike. The time integral of the
     # synaptic current they cause is J_ab, read two ways: the recorded input trace and the
-    # window-averaged mean input (exact bookkeeping). Tolerance 1e-6 relative (the issue's
-    # bound; both are exact up to rounding, ~1e-14).
+    # window-averaged mean input (exact bookkeeping). Tolerance 1e-6 relative (loose:
+    # both are exact up to rounding, ~1e-14).
     params = make_params(N=10, tau=tau, j=(2.0, -3.0, 1.0))
     net = make_network(params, edges=[(0, 1), (0, 9), (8, 2)])
     V0 = np.zeros(10)

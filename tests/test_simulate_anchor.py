@@ -1,4 +1,4 @@
-"""The benchmark network of ANCHORS.md (preset ``lif_benchmark``, N = 10^4) against the peers.
+"""The benchmark network (docs/theory.md section 8.2; ``lif_benchmark``, N = 10^4) vs the peers.
 
 Slow scientific check. It fits the 2-minute budget at full size and full length (N = 10^4,
 3 graph seeds, T = 10 s: about 20 s with numba, 30 s with numpy on 2 cores), so nothing is
@@ -16,7 +16,7 @@ from graphs import sample_network
 from meanfield import NetworkParams
 from validation import simulate
 
-MEAN_FIELD_RATE = 5.722   # Hz, NNMT lif.exp with the Fourcaud-Brunel shift (ANCHORS.md)
+MEAN_FIELD_RATE = 5.722   # Hz, NNMT lif.exp, Fourcaud-Brunel shift (docs/theory.md section 8.2)
 SEEDS = (1, 2, 3)         # graph and noise seeds, fixed before the first run
 
 
@@ -35,7 +35,7 @@ def runs():
 def test_population_rate_within_10_percent_of_the_anchor(runs):
     # Brian2, NEST and two independent implementations: 5.2-6.6 Hz per graph, 5.75 +/- 0.13
     # Hz over twelve graphs; the graph realisation, not the noise, sets the rate, so the
-    # anchor is tested on the average over graphs (10 %, ANCHORS.md: never tighter for one run).
+    # anchor is tested on the average over graphs (10 %, docs/theory.md section 8.2).
     rates = [res.mean_rate for _, res in runs]
     assert all(res.complete for _, res in runs)
     assert abs(np.mean(rates) - MEAN_FIELD_RATE) <= 0.10 * MEAN_FIELD_RATE, rates
@@ -45,7 +45,7 @@ def test_population_rate_within_10_percent_of_the_anchor(runs):
 
 @pytest.mark.slow
 def test_mean_isi_cv_of_the_erdos_renyi_network(runs):
-    # peers: 0.85 for Erdos-Renyi (10 s runs); the issue's band 0.8-0.9 over 10 s
+    # peers: 0.85 for Erdos-Renyi (10 s runs); band 0.8-0.9 (shorter windows bias it low)
     cvs = [res.mean_cv for _, res in runs]
     assert 0.8 <= np.mean(cvs) <= 0.9, cvs
 

@@ -1,7 +1,7 @@
-"""Degree-space self-consistency ``solve`` (THEORY.md sections 4 and 6).
+"""Degree-space self-consistency ``solve`` (docs/theory.md sections 4 and 6).
 
 Independent references:
-* NNMT 1.3.0 values for preset ``lif_benchmark`` (ANCHORS.md): 5.722 Hz, mu = 7.112 mV,
+* NNMT 1.3.0 values for ``lif_benchmark`` (docs/theory.md section 8.2): 5.722 Hz, mu = 7.112 mV,
   sigma = 15.617 mV with the Fourcaud-Brunel shift, 8.011 Hz with white noise;
 * the analytic balanced limit r = -W^{-1} X (``balanced_rates``) as N -> infinity;
 * a direct re-evaluation of the self-consistency from the returned rates, with the full
@@ -83,7 +83,7 @@ def _assert_self_consistent(res, model):
 def test_lif_benchmark_nnmt_fourcaud_brunel():
     res = solve(NetworkParams.preset("lif_benchmark"))
     assert res.converged and res.filter == ("fourcaud_brunel", "fourcaud_brunel")
-    # ANCHORS.md gives the NNMT values to 4 significant digits: rtol 1e-3 is the issue's bar
+    # docs/theory.md section 8.2 gives the NNMT values to 4 significant digits: rtol 1e-3
     np.testing.assert_allclose(res.mean_rate, [5.722, 5.722], rtol=1e-3)
     np.testing.assert_allclose(res.mu.ravel(), [7.112, 7.112], rtol=1e-3)
     np.testing.assert_allclose(res.sigma.ravel(), [15.617, 15.617], rtol=1e-3)
@@ -172,7 +172,7 @@ def test_balanced_limit_approached_like_inverse_sqrt_N():
     Ns = np.array([10**4, 10**5, 10**6, 10**7])
     err = [np.linalg.norm(solve(p, N=int(N)).mean_rate - balanced_rates(p)) for N in Ns]
     slope = np.polyfit(np.log(Ns), np.log(err), 1)[0]
-    assert -0.6 < slope < -0.4                     # THEORY.md section 6: O(1/sqrt N) corrections
+    assert -0.6 < slope < -0.4                 # docs/theory.md section 6: O(1/sqrt N) corrections
     assert err[-1] / np.linalg.norm(balanced_rates(p)) < 0.01
 
 
@@ -188,7 +188,7 @@ def test_balance_index_falls_like_inverse_sqrt_N():
 def test_case_A_reports_rate_indegree_sign():
     p = NetworkParams.preset("akil2021")
     res = solve(p, models(n=16)["case_A"], 10**4)
-    # the sign is a finding (THEORY.md section 7, claim 3 counter-example): measured +1
+    # the sign is a finding (docs/theory.md section 7, claim 3 counter-example): measured +1
     order = np.argsort(res.indegree[0])
     assert np.all(np.isfinite(res.rate_indegree_slope))
     assert res.rate_indegree_sign[0] == np.sign(res.rate[0, order[-1]] - res.rate[0, order[0]])

@@ -1,4 +1,4 @@
-"""The Examples sections of the solver modules' docstrings run (STYLE.md: doctests in CI)."""
+"""The Examples sections of the solver modules' docstrings run (examples are documentation)."""
 
 import doctest
 import importlib

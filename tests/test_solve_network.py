@@ -1,4 +1,4 @@
-"""Neuron-level self-consistency ``solve_network`` on realised graphs (THEORY.md section 4).
+"""Neuron-level self-consistency ``solve_network`` on realised graphs (docs/theory.md section 4).
 
 Independent references:
 * ``solve`` (degree space) on a graph without heterogeneity (fixed in-degrees, built here
@@ -88,7 +88,7 @@ def test_no_heterogeneity_reproduces_solve(preset, rtol):
     for mode in ("neuron", "population"):
         res = solve_network(p, W, pop, k_X, presynaptic=mode, eif_table=True)
         assert res.converged, res.message
-        # the issue asks for 1 %; the equations are identical, so it holds to solver tolerance
+        # the equations are identical, so the agreement holds to solver tolerance (not just 1 %)
         np.testing.assert_allclose(res.mean_rate, ref.mean_rate, rtol=rtol)
         np.testing.assert_allclose(res.rate, ref.rate[pop, 0], rtol=rtol)
 
@@ -99,8 +99,8 @@ def test_neuron_level_self_consistency(bench2000):
     assert res.converged and res.method == "newton-krylov"
     direct = direct_rates(res, p, W, pop, k_X)
     assert np.max(np.abs(direct - res.rate)) / res.rate.max() < SELF_CONSISTENCY_RTOL
-    # Erdos-Renyi heterogeneity spreads the rates widely (ANCHORS.md: deciles of net
-    # in-degree span 1-14 Hz at N = 10^4) and the mean stays near the homogeneous one
+    # Erdos-Renyi heterogeneity spreads the rates widely (docs/theory.md section 8.2: deciles
+    # of net in-degree span 1-14 Hz at N = 10^4) and the mean stays near the homogeneous one
     assert res.rate.std() > 0.25 * res.mean_rate.mean()
     ref = solve(p)
     assert abs(res.mean_rate[0] / ref.mean_rate[0] - 1) < 0.15
@@ -205,6 +205,6 @@ def test_with_the_graphs_sampler():
     assert res.converged
     # finite-K sampling noise (CV of in-degrees ~ 1/sqrt(K) ~ 5 %) shifts rates by a few %
     np.testing.assert_allclose(res.mean_rate, ref.mean_rate, rtol=0.1)
-    # rate falls with the label in both theories (THEORY.md section 7, claim 3)
+    # rate falls with the label in both theories (docs/theory.md section 7, claim 3)
     e = net.population == 0
     assert np.corrcoef(net.label[e], res.rate[e])[0, 1] < -0.5

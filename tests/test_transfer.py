@@ -33,7 +33,7 @@ OTHER = LIF(tau_m=0.015, E_L=-72.0, theta=-55.0, V_r=-75.0, tau_ref=0.001)
 EIF_DEFAULT = EIF()
 
 DPS = 50                 # digits of the mpmath reference
-TOL_LIF = 1e-10          # the accuracy bar of the issue for lif_rate vs the reference
+TOL_LIF = 1e-10          # lif_rate vs the reference: near double precision, far below model error
 RATE_FLOOR = 1e-300      # below this a double underflows (documented); only check >= 0
 
 
@@ -112,7 +112,7 @@ def grid(neuron, n_mu, n_sigma):
 
 # --------------------------------------------------------------------------- LIF values
 def test_lif_published_reference_values():
-    # values quoted in the issue, to 6 significant digits: must agree after rounding
+    # published values for the Brunel neuron, to 6 significant digits: agree after rounding
     r = lif_rate([10.0, 20.0], [5.0, 2.0], BRUNEL)
     assert round(float(r[0]), 6) == 0.881923
     assert round(float(r[1]), 4) == 18.5123

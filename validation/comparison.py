@@ -4,7 +4,7 @@
 label, puts the simulated mean rate of each bin (with its standard error) beside the
 degree-space theory evaluated at the same neurons' labels, compares the neuron-level
 theory (``solve_network``) neuron by neuron, and reads the balance of every neuron from
-the recorded mean inputs (THEORY.md sections 4 and 6).
+the recorded mean inputs (docs/theory.md sections 4 and 6).
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ class PopulationComparison:
         """Per bin: True where |sim - theory| <= max(rel * theory, abs_hz, n_se * SE).
 
         Only bins with ``count >= min_count`` and ``theory_rate >= min_theory_rate`` are
-        judged; the others are True. (The bar of issue 6: 20 %, 0.5 Hz, 3 SE.)
+        judged; the others are True. (The figures use 20 %, 0.5 Hz, 3 SE: relative for high
+        rates, absolute near 0 Hz, and the sampling error of small bins.)
         """
         tol = np.maximum.reduce([rel * self.theory_rate, np.full_like(self.theory_rate, abs_hz),
                                  n_se * self.sim_se])

@@ -112,7 +112,7 @@ def psc_weight(J, tau_syn, C_m=250.0):
     with :math:`\\tau_s` in ms, :math:`C_m` in pF, J in mV (pF mV / ms = pA). Ours: a spike
     adds :math:`J/\\tau_s` to :math:`I_b` (mV/s) and :math:`\\tau_m \\dot V = \\dots +
     \\tau_m I_b`, so :math:`\\int I_b\\,dt = J`: the same area, and the same mean and
-    variance of the input (THEORY.md section 4), whatever C_m. C_m only sets the unit.
+    variance of the input (docs/theory.md section 4), whatever C_m. C_m only sets the unit.
 
     Examples
     --------
@@ -338,8 +338,8 @@ class NestNetwork:
         Notes
         -----
         One ``nest.GetConnections`` between the recurrent neurons and one status query:
-        about 4 s and 1 kB of Python objects per 1,000 synapses (4e5 synapses on this
-        machine's kind); a check for tests and small networks, not for 1e9 synapses.
+        O(synapses) Python objects (measured: benchmarks/README.md); a check for tests
+        and small networks, not for 1e9 synapses.
         """
         nest = _import_nest()
         keys = ("source", "target", "weight", "delay", "receptor")
@@ -827,12 +827,10 @@ def run_nest(network: Network, params: NetworkParams | None = None, T: float | N
 
     Notes
     -----
-    Model and differences from ``simulate``: see ``to_nest``. Cost on this project's
-    2-core machines, 1 thread: the 2,000-neuron Case B network of ``tests/test_nest.py``
-    (4e5 synapses, ``iaf_psc_exp_multisynapse``) builds in 0.2-0.4 s and simulates at
-    1.6-2.5 s per biological second (our numba backend: about 0.2 s); ANCHORS.md measures
-    NEST at about 6 s per biological second for the 10,000-neuron benchmark.
-    ``aeif_psc_exp`` (adaptive RKF45) is about 5 times slower than ``iaf_psc_exp``. Under MPI each rank records only its own neurons: ``local`` marks them and
+    Model and differences from ``simulate``: see ``to_nest``. Cost: NEST's, O(N +
+    synapses) to build and O(N + transmitted spikes x out-degree) per step; measured
+    times against ``simulate`` in benchmarks/README.md.
+    Under MPI each rank records only its own neurons: ``local`` marks them and
     the other rates are NaN.
     """
     params = _check_match(network, params)

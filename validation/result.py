@@ -167,7 +167,7 @@ class SimulationResult(SpikeRecord):
         Time-averaged synaptic input of every neuron from E, I and X over the window, mV:
         :math:`\\tau_m \\langle I_b(t) \\rangle_t`, so that
         :math:`\\mu_j = E_L + \\mathrm{drive}_j + \\sum_b` ``mean_input[j, b]`` in the
-        units of THEORY.md section 4.
+        units of docs/theory.md section 4.
     E_L : ndarray, shape (N,)
         Leak potential of every neuron, mV.
     drive : ndarray, shape (N,)
@@ -237,7 +237,7 @@ class SimulationResult(SpikeRecord):
     @property
     def balance_index(self) -> np.ndarray:
         """Net synaptic input over its excitatory part, shape (N,), dimensionless:
-        :math:`|\\sum_b \\bar\\mu_b| / (\\bar\\mu_E + \\bar\\mu_X)` (THEORY.md section 6).
+        :math:`|\\sum_b \\bar\\mu_b| / (\\bar\\mu_E + \\bar\\mu_X)` (docs/theory.md section 6).
 
         Small (O(1/sqrt(K))) for a balanced neuron, O(1) when excitation is not cancelled.
         NaN for a neuron without excitatory input.

@@ -1,9 +1,9 @@
 """Sparse spiking simulation of a realised E/I network, with per-neuron balance read-outs.
 
-One job: ``simulate(network, params, T)`` integrates the LIF or EIF network of THEORY.md
+One job: ``simulate(network, params, T)`` integrates the LIF or EIF network of docs/theory.md
 section 2 on a ``graphs.Network`` and returns a frozen ``SimulationResult``: flat spike
 record, per-neuron rates and ISI CVs, and every neuron's time-averaged synaptic input
-split by source (E, I, X) in the units of the mean input :math:`\\mu` of THEORY.md
+split by source (E, I, X) in the units of the mean input :math:`\\mu` of docs/theory.md
 section 4, so the balance of each neuron is read off directly.
 
 Two backends share one model, one step order and one random stream: a pure numpy path
@@ -244,7 +244,7 @@ def _alias_table(weights: np.ndarray):
     """Walker/Vose alias table for sampling index j with probability weights[j]/sum.
 
     Returns (q float64, alias int32): draw j uniform, keep j if u < q[j], else alias[j].
-    Exact up to the rounding of q. O(n) (a Python loop: ~1 s per 10^6 sources).
+    Exact up to the rounding of q. O(n), a Python loop (times: benchmarks/README.md).
     """
     n = weights.size
     prob = weights * (n / weights.sum())
@@ -665,7 +665,7 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
 
     Notes
     -----
-    Model (THEORY.md section 2). Neuron j of population a, synaptic currents
+    Model (docs/theory.md section 2). Neuron j of population a, synaptic currents
     :math:`I_b` (mV/s) from sources b = E, I, X:
 
     .. math::
@@ -710,7 +710,8 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     from b received in the window (exact, including the tails), so ``mean_input[j, b]``
     :math:`= \\tau_m \\langle I_b \\rangle = \\tau_m` (that integral) / (t_1 - t_0). For a
     balanced neuron the E and X parts are O(sqrt(K)) and cancel against I up to O(1)
-    (THEORY.md section 4: :math:`\\mu_j = E_L + \\tau_m(\\sum_k J_{jk} r_k + J_{aX} K_{jX} r_X)`).
+    (docs/theory.md section 4, eq. (4.5):
+    :math:`\\mu_j = E_L + \\tau_m(\\sum_k J_{jk} r_k + J_{aX} K_{jX} r_X)`).
 
     Cost per step: O(N) for the neurons plus O(number of synapses of the spikes and
     external events of that step). Memory: the network's two index structures (8 bytes a
@@ -720,7 +721,7 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     References
     ----------
     Brunel, J. Comput. Neurosci. 8, 183 (2000); Fourcaud-Trocme et al., J. Neurosci. 23,
-    11628 (2003); the benchmark conventions of ANCHORS.md.
+    11628 (2003); the benchmark network of docs/theory.md section 8.2.
 
     Examples
     --------
