@@ -181,7 +181,8 @@ def to_networkx(net: Network, *, max_edges: int = 2_000_000, max_memory=None):
     networkx.DiGraph
         Nodes 0 .. N-1 with attributes ``population`` ("E"/"I"), ``label`` (float or
         tuple) and ``k_X``; edges k -> j with attribute ``weight`` (J_jk, mV); graph
-        attributes ``params`` (``NetworkParams.to_dict()``), ``model``, ``seed``.
+        attributes ``params`` (``NetworkParams.to_dict()``), ``model``, ``seed``,
+        ``seed_rule``.
 
     Examples
     --------
@@ -204,7 +205,8 @@ def to_networkx(net: Network, *, max_edges: int = 2_000_000, max_memory=None):
             "Work with net.J (scipy.sparse) or save_network instead, or raise max_edges")
     check_memory(net.n_synapses * NX_BYTES_PER_EDGE + net.N * 1000.0, "to_networkx", max_memory)
     G = nx.DiGraph()
-    G.graph.update(params=net.params.to_dict(), model=net.model, seed=net.seed)
+    G.graph.update(params=net.params.to_dict(), model=net.model, seed=net.seed,
+                   seed_rule=net.seed_rule)
     lab = np.asarray(net.label)
     labels = lab.tolist() if lab.ndim == 1 else [tuple(r) for r in lab.tolist()]
     names = ("E", "I")

@@ -3,8 +3,8 @@
 The file holds the postsynaptic-major structure (``post_indptr``, ``post_indices``),
 ``population``, ``label``, ``k_X`` (and the explicit external structure if present) plus
 a ``metadata`` entry: UTF-8 JSON with the file format and its version, the package
-version that wrote it, ``NetworkParams.to_dict()``, the model description, the seed and
-the provenance. The presynaptic-major structure is rebuilt on loading (O(synapses)).
+version that wrote it, ``NetworkParams.to_dict()``, the model description, the seed, the
+seeding rule and the provenance. The presynaptic-major structure is rebuilt on loading (O(synapses)).
 
 Loading checks the format version, the zip CRC of every array, every array's dtype and
 shape against the metadata, and every invariant of the network (``Network.validate``);
@@ -95,6 +95,7 @@ def save_network(net: Network, path, *, compress: bool = False) -> pathlib.Path:
         "params": net.params.to_dict(),
         "model": net.model,
         "seed": net.seed,
+        "seed_rule": net.seed_rule,
         "provenance": net.provenance,
         "N": net.N,
         "n_synapses": net.n_synapses,
@@ -211,7 +212,8 @@ def load_network(path, *, validate: bool = True) -> Network:
                       post_indptr=post_indptr, post_indices=post_indices,
                       pre_indptr=pre_indptr, pre_indices=pre_indices, k_X=arrays["k_X"],
                       ext_indptr=arrays.get("ext_indptr"), ext_indices=arrays.get("ext_indices"),
-                      seed=meta.get("seed"), model=meta.get("model") or {},
+                      seed=meta.get("seed"), seed_rule=meta.get("seed_rule"),
+                      model=meta.get("model") or {},
                       provenance=dict(meta.get("provenance") or {}, loaded_from=str(path)))
         if validate:
             net.validate(allow_autapses=bool(net.provenance.get("allow_autapses", False)),

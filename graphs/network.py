@@ -163,12 +163,17 @@ class Network:
         External in-degree of each neuron (number of external Poisson inputs).
     ext_indptr, ext_indices : ndarray or None
         Optional explicit external connectivity (postsynaptic-major, sources in 0..N_X-1).
-    seed : int, dict, str or None
-        Provenance of the random draw (``meanfield.seeding.seed_record``).
+    seed : int, dict or None
+        The seed of the random draw: the int given, or ``{"entropy", "spawn_key"}`` for a
+        SeedSequence, None or Generator seed (``meanfield.seeding.resolve_seed``).
     model : dict
         Description of the degree model (``DegreeModel.to_dict()``) or of the source.
     provenance : dict
         Sampler name, version, timing, anything a reader of a saved file needs.
+    seed_rule : str or None
+        The rule that turned ``seed`` into the draw (``meanfield.seeding.SEED_RULE``);
+        None for networks not drawn by ``graphs``. ``seed_from_record(net.seed,
+        net.seed_rule)`` passed back as ``seed=`` repeats the draw.
 
     Notes
     -----
@@ -203,6 +208,7 @@ class Network:
     seed: object = None
     model: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    seed_rule: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.params, NetworkParams):

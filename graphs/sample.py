@@ -44,7 +44,7 @@ import meanfield
 from meanfield.checks import check_in_range, check_int
 from meanfield.degree import DegreeModel, resolve_model
 from meanfield.params import POPULATIONS, SOURCES, check_network_params, params_at_size
-from meanfield.seeding import seed_record, spawn_generators
+from meanfield.seeding import SEED_RULE, resolve_seed, streams
 
 from ._util import check_memory
 from .network import Network, row_chunks, transpose_structure
@@ -59,6 +59,9 @@ _BLOCK_SEGMENTS = 1 << 18
 _TEMP_BYTES = 400e6
 #: Relative tolerance of the acceptance ratio against rounding (p m / q <= 1 + tol).
 _RATIO_TOL = 1e-9
+#: Sub-streams of the seed's "graph" stream used by sample_network (meanfield.seeding).
+_GRAPH_STREAMS = ("graph.labels_E", "graph.labels_I", "graph.external_indegree",
+                  "graph.recurrent", "graph.external_sources")
 
 
 # ---------------------------------------------------------------------------- bins
@@ -492,7 +495,7 @@ def _finish(params, population_labels, indptr, indices, n_written, k_X, seed, mo
                    post_indptr=indptr, post_indices=indices, pre_indptr=pre_indptr,
                    pre_indices=pre_indices, k_X=np.asarray(k_X, dtype=np.int64),
                    ext_indptr=ext_indptr, ext_indices=ext_indices, seed=seed,
-                   model=model_dict, provenance=provenance)
+                   model=model_dict, provenance=provenance, seed_rule=SEED_RULE)
 
 
 def _external_sources(k_X, N_X, rng):
@@ -549,8 +552,8 @@ def _bin_key(model, b, t_b):
 
 
 # ---------------------------------------------------------------------------- public
-def sample_network(params, model: DegreeModel | None = None, N: int | None = None, seed=None,
-                   *, n_bins: int = 32, external: str = "count", bound_safety: float = 1.25,
+def sample_network(params, model: DegreeModel | None = None, N: int | None = None, *,
+                   seed=None, n_bins: int = 32, external: str = "count", bound_safety: float = 1.25,
                    max_memory: float | None = None) -> Network:
     """Draw a network from a degree model: independent connections with P = p_ab m_ab.
 
@@ -564,9 +567,12 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     N : int, optional
         Network size, >= 10; overrides ``params.N`` with the balanced scaling
         (``params.with_N(N)``: j, p, q fixed).
-    seed : int >= 0, numpy.random.Generator, SeedSequence or None
-        Randomness. Labels, external in-degrees, recurrent synapses and explicit external
-        sources use independent streams spawned from it.
+    seed : int >= 0, numpy.random.SeedSequence, numpy.random.Generator or None
+        Keyword-only. Randomness: the stream ``"graph"`` of ``meanfield.seeding`` (the
+        labels, external in-degrees, recurrent synapses and explicit external sources use
+        its independent sub-streams). The same seed given to ``validation.simulate`` draws
+        the noise from the independent stream ``"noise"``. None: fresh entropy, recorded
+        in ``Network.seed``.
     n_bins : int
         Label bins per presynaptic population used to bound the kernel, in [1, 4096].
         Populations with at most ``n_bins`` distinct labels (or constant kernel factors)
@@ -587,7 +593,8 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     Network
         Frozen network with post- and presynaptic-major CSR structures (int32 indices),
         ``population`` (N,), ``label`` (N,) or (N, dim), ``k_X`` (N,), ``k_in`` (N, 3),
-        ``k_out`` (N, 2), ``J`` (sparse, post x pre, mV), seed and provenance.
+        ``k_out`` (N, 2), ``J`` (sparse, post x pre, mV), ``seed`` and ``seed_rule``
+        (``meanfield.seeding.seed_from_record`` repeats the draw) and provenance.
 
     Raises
     ------
@@ -641,12 +648,12 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     ext_syn = float(np.sum(params.K[:, 2] * np.array([N_E, N_I]))) if external == "explicit" else 0.0
     check_memory(_estimate_bytes(n_syn + ext_syn / 2, N), f"sample_network(N={N})", max_memory)
     model.check_params(params)                          # p m <= 1 on the model's grid
-    if seed is None:                   # fresh entropy, recorded so the draw can be repeated
-        seed = np.random.SeedSequence()
-    g_lab, g_ext, g_rec, g_src = spawn_generators(seed, 4)
-    seeds = spawn_generators(g_lab, 2)
-    labels = {a: np.asarray(model.labels[a].sample(n, seed=seeds[i]), dtype=float)
-              for i, (a, n) in enumerate(zip(POPULATIONS, (N_E, N_I)))}
+    root, seed_rec = resolve_seed(seed)    # None: fresh entropy, recorded in net.seed
+    g = streams(root, *_GRAPH_STREAMS)
+    g_ext, g_rec, g_src = (g["graph.external_indegree"], g["graph.recurrent"],
+                           g["graph.external_sources"])
+    labels = {a: np.asarray(model.labels[a].sample(n, seed=g[f"graph.labels_{a}"]), dtype=float)
+              for a, n in zip(POPULATIONS, (N_E, N_I))}
     _check_seed_labels(labels)
 
     # external in-degrees
@@ -698,7 +705,7 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
                                  else type(model.kernels[(a, b)]).__name__)
                          for a in POPULATIONS for b in POPULATIONS},
     }
-    net = _finish(params, label, indptr, indices, n_written, k_X, seed_record(seed),
+    net = _finish(params, label, indptr, indices, n_written, k_X, seed_rec,
                   model.to_dict(), provenance, ext)
     provenance["time_s"] = time.perf_counter() - t_start
     return net
@@ -719,9 +726,9 @@ def _indegree_network(params, k, seed, label, sampler, extra, external, max_memo
                          f"{j}{own}; allowed: [0, {limits[j, b]}] (no autapses, no multapses)")
     n_syn = float(k[:, :2].sum())
     check_memory(_estimate_bytes(n_syn, N), f"{sampler}(N={N})", max_memory)
-    if seed is None:                   # fresh entropy, recorded so the draw can be repeated
-        seed = np.random.SeedSequence()
-    g_rec, g_src = spawn_generators(seed, 2)
+    root, seed_rec = resolve_seed(seed)    # None: fresh entropy, recorded in net.seed
+    g = streams(root, "graph.recurrent", "graph.external_sources")
+    g_rec, g_src = g["graph.recurrent"], g["graph.external_sources"]
     bins = _single_bins(N_E, N_I)
     counts = k[:, :2][:, bins.pop.astype(np.int64)]      # one bin per non-empty population
     indptr, indices, n_written = _fill(N, N_E, bins, counts, g_rec, None, int(n_syn))
@@ -736,11 +743,11 @@ def _indegree_network(params, k, seed, label, sampler, extra, external, max_memo
     provenance = {"sampler": sampler, "package_version": meanfield.__version__,
                   "numpy_version": np.__version__, "synapses": int(n_written),
                   "external": external, **extra}
-    return _finish(params, label, indptr, indices, n_written, k[:, 2], seed_record(seed),
+    return _finish(params, label, indptr, indices, n_written, k[:, 2], seed_rec,
                    {"name": sampler}, provenance, ext)
 
 
-def sample_fixed_indegree(params, K=None, N: int | None = None, seed=None, *,
+def sample_fixed_indegree(params, K=None, N: int | None = None, *, seed=None,
                           external: str = "count", max_memory: float | None = None) -> Network:
     """Every neuron of population a receives exactly K_ab synapses from each source b.
 
@@ -753,8 +760,8 @@ def sample_fixed_indegree(params, K=None, N: int | None = None, seed=None, *,
         ``round(p_ab N_b)``. Each must lie in [0, N_b] ([0, N_b - 1] for b = a).
     N : int, optional
         Network size, >= 10 (``params.with_N(N)``).
-    seed : int, Generator or None
-        Randomness.
+    seed : int >= 0, numpy.random.SeedSequence, numpy.random.Generator or None
+        Keyword-only. Randomness: the stream ``"graph"``, as in ``sample_network``.
     external : {"count", "explicit"}
         As in ``sample_network``.
     max_memory : float, optional
@@ -811,7 +818,7 @@ def _as_int_array(name, x):
     return arr.astype(np.int64)
 
 
-def sample_prescribed_indegree(params, k_in, seed=None, *, label=None, external: str = "count",
+def sample_prescribed_indegree(params, k_in, *, seed=None, label=None, external: str = "count",
                                max_memory: float | None = None) -> Network:
     """Realise a prescribed in-degree sequence exactly, with uniformly random sources.
 
@@ -822,8 +829,8 @@ def sample_prescribed_indegree(params, k_in, seed=None, *, label=None, external:
     k_in : array-like of int, shape (N, 3) or (N, 2)
         In-degree of every neuron from E, I (and X; if omitted, ``round(p_aX N_X)``).
         Entry (j, b) must lie in [0, N_b], [0, N_b - 1] when j belongs to b.
-    seed : int, Generator or None
-        Randomness.
+    seed : int >= 0, numpy.random.SeedSequence, numpy.random.Generator or None
+        Keyword-only. Randomness: the stream ``"graph"``, as in ``sample_network``.
     label : array-like, shape (N,) or (N, dim), optional
         Labels to store with the network (e.g. the in-degree factors); default 1.
     external : {"count", "explicit"}

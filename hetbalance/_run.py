@@ -23,11 +23,6 @@ SIMULATION_DEFAULTS = {"T": 1.0, "dt": 1e-4, "burn_in": 0.2, "seed": 0, "backend
 (T, dt, burn_in in s)."""
 
 
-def streams(seed: int):
-    """(graph, noise) SeedSequences spawned from one int seed: independent streams."""
-    return tuple(np.random.SeedSequence(seed).spawn(2))
-
-
 # =============================================================================== theory
 def run_solve(params: NetworkParams, model: DegreeModel, options: dict) -> MeanFieldResult:
     """``meanfield.solve(params, model, **options)``."""
@@ -66,8 +61,10 @@ def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, p
     Parameters
     ----------
     settings : dict
-        ``T``, ``dt``, ``burn_in`` (s), ``seed`` (int >= 0), ``backend``. The graph and the
-        noise use independent streams spawned from ``seed`` (``streams``).
+        ``T``, ``dt``, ``burn_in`` (s), ``seed`` (int >= 0), ``backend``. The same
+        ``seed`` goes to ``sample_network`` and ``simulate``, which draw from its
+        independent streams "graph" and "noise" (``meanfield.seeding``): the network and
+        spikes equal those of the Python API with that seed.
 
     Returns
     -------
@@ -76,11 +73,10 @@ def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, p
     from graphs import sample_network
     from validation import simulate
 
-    graph_seed, noise_seed = streams(settings["seed"])
     t0 = time.perf_counter()
-    net = sample_network(params, model, seed=graph_seed)
+    net = sample_network(params, model, seed=settings["seed"])
     t_sample = time.perf_counter() - t0
-    sim = simulate(net, params, T=settings["T"], dt=settings["dt"], seed=noise_seed,
+    sim = simulate(net, params, T=settings["T"], dt=settings["dt"], seed=settings["seed"],
                    burn_in=settings["burn_in"], backend=settings["backend"], progress=progress)
     return net, sim, t_sample
 

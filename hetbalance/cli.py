@@ -113,7 +113,8 @@ def _add_simulation_options(p):
                         "measured over (burn-in, T]")
     g.add_argument("--seed", type=int, metavar="SEED",
                    help="integer >= 0 (default: the file's, else 0); the graph and the noise "
-                        "use independent streams spawned from it")
+                        "use its independent streams 'graph' and 'noise', as "
+                        "sample_network(seed=SEED) and simulate(seed=SEED) do")
     g.add_argument("--backend", choices=("auto", "numpy", "numba"),
                    help="simulation kernel (default: the file's, else auto = numba if "
                         "installed)")

@@ -9,7 +9,9 @@ Every file written by ``hetbalance solve/simulate/sweep --json/--npz`` carries
   checkout of hetbalance, e.g. an installed wheel) and ``git_dirty`` (tracked files
   modified; None without git);
 - ``params`` (``NetworkParams.to_dict``), ``model`` (``DegreeModel.spec``), ``seed``
-  (None for the deterministic theory), ``simulation`` settings, the command line, the
+  (None for the deterministic theory) and ``seed_rule`` (``meanfield.seeding.SEED_RULE``,
+  the rule that turned the seed into the graph and the noise; None without a seed),
+  ``simulation`` settings, the command line, the
   creation time (UTC, ISO 8601) and the Python version;
 - ``results``: the scalars (JSON: null marks a NaN or infinite value).
 
@@ -39,6 +41,7 @@ import numpy as np
 
 import meanfield
 from meanfield import DegreeModel, NetworkParams
+from meanfield.seeding import SEED_RULE
 
 __all__ = ["RESULT_FORMAT", "ResultVersionWarning", "StoredResult", "load_result",
            "git_revision", "provenance", "write_json", "write_npz", "jsonable"]
@@ -104,6 +107,7 @@ def provenance(kind: str, params: NetworkParams, model: DegreeModel | None, *, s
         "params": params.to_dict(),
         "model": None if model is None else model.spec,
         "seed": seed,
+        "seed_rule": None if seed is None else SEED_RULE,
         "simulation": simulation,
     }
 
@@ -200,6 +204,12 @@ class StoredResult:
     @property
     def seed(self):
         return self.meta.get("seed")
+
+    @property
+    def seed_rule(self) -> str | None:
+        """The seeding rule of ``seed`` (``meanfield.seeding.SEED_RULE``); None for the
+        theory and for files written before the rule was recorded."""
+        return self.meta.get("seed_rule")
 
     @property
     def params(self) -> NetworkParams:

@@ -51,8 +51,9 @@ class LabelDistribution:
     def ppf(self, u):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def sample(self, n: int, seed=None) -> np.ndarray:
-        """``n`` labels drawn independently (shape (n,) or (n, dim))."""
+    def sample(self, n: int, *, seed=None) -> np.ndarray:
+        """``n`` labels drawn independently (shape (n,) or (n, dim)); ``seed`` (keyword-only)
+        as in ``meanfield.seeding.as_generator``."""
         n = check_int("n", n, lo=0)
         rng = as_generator(seed)
         return self.ppf(rng.random(n))
@@ -263,7 +264,7 @@ class GaussianCopula(LabelDistribution):
         return np.stack([self.marginal_in.ppf(special.ndtr(z1)),
                          self.marginal_out.ppf(special.ndtr(z2c))], axis=-1)
 
-    def sample(self, n: int, seed=None):
+    def sample(self, n: int, *, seed=None):
         n = check_int("n", n, lo=0)
         rng = as_generator(seed)
         z = rng.standard_normal((2, n))

@@ -1,8 +1,14 @@
 """``python -m paper_figures [--quick] [--out DIR] [--only fig1 ...]``: regenerate every figure.
 
-Each figure module ``figN_topic.py`` provides ``compute(quick=False, seed=0) -> dict``,
+Each figure module ``figN_topic.py`` provides ``compute(quick=False, *, seed=0) -> dict``,
 ``plot(data) -> Figure`` and ``check_claims(data) -> list[(claim, bool)]``. Every claim is
 printed with PASS or FAIL; the exit code is 1 if any claim fails.
+
+Seeds: a figure point passes one integer seed to both ``sample_network`` and ``simulate``
+(their streams "graph" and "noise", ``meanfield.seeding``), so a point's network and spikes
+are those of ``hetbalance simulate --seed`` with that seed. Where a figure needs several
+independent points of the same kind (more graph seeds, two panels), it gives them the
+whole-point seeds ``seed + k``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ FIGURES = ("fig0_transfer", "fig1_indegree_breaks_balance", "fig2_assortative_re
            "fig3_counterexample_crossover")
 
 
-def run(names, quick: bool, out: pathlib.Path, seed: int = 0, stream=sys.stdout) -> bool:
+def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=sys.stdout) -> bool:
     """Compute, plot, save and check the named figures; True if every claim passes."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:

@@ -25,9 +25,12 @@ def ladder_settings(quick: bool) -> dict:
     return {"Ns": [2500, 5000, 10000, 20000, 40000], "T": 6.0, "burn_in": 1.0}
 
 
-def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, seed: int,
+def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *, seed: int,
               n_bins: int = 10) -> dict:
     """Solve the theory, sample a graph, simulate it, and compare (one N-ladder point).
+
+    ``seed`` goes to both ``sample_network`` and ``simulate`` (their independent streams
+    "graph" and "noise", ``meanfield.seeding``), as from the command line.
 
     Returns a dict with the theory profile (``th_label``, ``th_rate``, ``th_mu``), the
     binned comparison per population, slopes of rate and net mean input against the
@@ -37,7 +40,7 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, s
     model = DegreeModel.from_spec(model_spec)
     th = solve(params, model)
     net = sample_network(params, model, seed=seed)
-    sim = simulate(net, params, T=T, burn_in=burn_in, seed=seed + 7919, progress=False)
+    sim = simulate(net, params, T=T, burn_in=burn_in, seed=seed, progress=False)
     cmp = compare(th, sim, net, n_bins=n_bins)
     label = scalar_label(net.label)
     out = {"N": N, "preset": preset, "model": model_spec, "T": T, "burn_in": burn_in,

@@ -31,7 +31,7 @@ def _params(neuron, tau_X):
         tau_E=0.005, tau_I=0.005, tau_X=tau_X, neuron_E=neuron, neuron_I=neuron, name="fig0")
 
 
-def _run(neuron, tau_X, mu_range, T, seed):
+def _run(neuron, tau_X, mu_range, T, *, seed):
     params = _params(neuron, tau_X)
     net = sample_network(params, seed=seed)
     mu_X = neuron.tau_m * J_X * net.k_X * R_X                   # mV, per neuron
@@ -39,7 +39,7 @@ def _run(neuron, tau_X, mu_range, T, seed):
     level = np.arange(N) % LEVELS
     mu_target = np.linspace(*mu_range, LEVELS)[level]
     drive = mu_target - (neuron.E_L + mu_X)                     # mu_j = E_L + drive + mu_X
-    sim = simulate(net, params, T=T, burn_in=0.2, seed=seed + 1, drive=drive, progress=False)
+    sim = simulate(net, params, T=T, burn_in=0.2, seed=seed, drive=drive, progress=False)
     mu = neuron.E_L + drive + mu_X
     if neuron.kind == "LIF":
         th = lif_rate(mu, sigma, neuron, tau_s=tau_X)
@@ -57,13 +57,15 @@ def _run(neuron, tau_X, mu_range, T, seed):
             "theory": m(th), "white": m(white), "T": T}
 
 
-def compute(quick: bool = False, seed: int = 0, **_) -> dict:
+def compute(quick: bool = False, *, seed: int = 0, **_) -> dict:
+    """LIF and EIF panels; each panel is one whole point (network and noise) with its own
+    integer seed, ``seed`` and ``seed + 1``, so the two panels are independent."""
     T = 5.0 if quick else 30.0
     lif = LIF(tau_m=0.02, E_L=0.0, theta=20.0, V_r=10.0, tau_ref=0.002)
     eif = EIF()
     return {"quick": quick,
-            "lif": _run(lif, 0.001, (8.0, 26.0), T, seed),
-            "eif": _run(eif, 0.0, (-62.0, -50.0), T, seed + 10)}
+            "lif": _run(lif, 0.001, (8.0, 26.0), T, seed=seed),
+            "eif": _run(eif, 0.0, (-62.0, -50.0), T, seed=seed + 1)}
 
 
 def plot(data):

@@ -20,12 +20,13 @@ MODEL = DegreeModel.recurrent_indegree("gamma", 0.2).spec
 HOMOGENEOUS = DegreeModel.homogeneous().spec
 
 
-def compute(quick: bool = False, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
     s = ladder_settings(quick)
     pts = [dict(preset=PRESET, model_spec=MODEL, N=N, T=s["T"], burn_in=s["burn_in"], seed=seed)
            for N in s["Ns"]]
     hom = [dict(p, model_spec=HOMOGENEOUS) for p in pts]
     eif = [dict(pts[0], preset="akil2021", N=10000)]
+    # two more homogeneous points at N = 10^4: whole points (graph and noise) with seed + k
     seeds = [dict(hom[0], N=10000, seed=seed + k) for k in (1, 2)]
     res = sweep(run_point, pts + hom + seeds + eif, executor=executor, cache_dir=cache_dir)
     n = len(pts)

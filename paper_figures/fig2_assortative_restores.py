@@ -16,7 +16,7 @@ PRESET = "akil2021_lif"
 MODEL = DegreeModel.assortative(c=3.0, support=(0.5, 1.5)).spec
 
 
-def compute(quick: bool = False, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
     s = ladder_settings(quick)
     pts = [dict(preset=PRESET, model_spec=MODEL, N=N, T=s["T"], burn_in=s["burn_in"], seed=seed)
            for N in s["Ns"]]

@@ -42,7 +42,7 @@ def crossover_cv(Ns, cvs, index) -> np.ndarray:
     return out
 
 
-def compute(quick: bool = False, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
     T, burn = (2.0, 0.5) if quick else (6.0, 1.0)
     Ns_A = [10000] if quick else [10000, 40000]
     pts = [dict(preset=PRESET, model_spec=CASE_A, N=N, T=T, burn_in=burn, seed=seed) for N in Ns_A]

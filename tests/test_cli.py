@@ -14,6 +14,7 @@ from hetbalance import ResultVersionWarning, load_result, main
 from hetbalance.results import git_revision
 from meanfield import DegreeModel, NetworkParams
 from meanfield.modelfile import dump, loads
+from meanfield.seeding import SEED_RULE
 from meanfield.degree_space import solve
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def test_solve_equals_library_and_writes_provenance(capsys, tmp_path):
     # the same deterministic computation; JSON keeps doubles exactly (repr round trip)
     assert [doc["results"]["populations"][p]["mean_rate"] for p in "EI"] == ref.mean_rate.tolist()
     assert doc["params"] == params.to_dict() and doc["model"] == model.spec
-    assert doc["kind"] == "solve" and doc["seed"] is None
+    assert doc["kind"] == "solve" and doc["seed"] is None and doc["seed_rule"] is None
     assert doc["version"] == meanfield.__version__
     assert doc["git_revision"] is None or re.fullmatch(r"[0-9a-f]{40}", doc["git_revision"])
     stored = load_result(npz)
@@ -179,11 +180,11 @@ def test_simulate_equals_library_same_seed_same_spikes(capsys, tmp_path):
     assert rc == 0 and "mean input from E / I / X" in out
     doc, stored = json.loads(js.read_text()), load_result(npz)
     assert doc["seed"] == 5 and doc["simulation"] == {**sim_settings, "dt": 1e-4}
-    # the graph and the noise come from SeedSequence(5).spawn(2), as documented
+    assert doc["seed_rule"] == SEED_RULE and stored.seed_rule == SEED_RULE
+    # the same seed 5 goes to sample_network and simulate (streams "graph" and "noise")
     params, model = NetworkParams.preset("akil2021_lif", N=400), DegreeModel.assortative(3.0)
-    g, n = np.random.SeedSequence(5).spawn(2)
-    net = sample_network(params, model, seed=g)
-    sim = simulate(net, params, T=0.3, burn_in=0.1, seed=n, backend="numpy", progress=False)
+    net = sample_network(params, model, seed=5)
+    sim = simulate(net, params, T=0.3, burn_in=0.1, seed=5, backend="numpy", progress=False)
     np.testing.assert_array_equal(stored.arrays["spike_ids"], sim.spike_ids)
     np.testing.assert_array_equal(stored.arrays["rate"], sim.rate)
     for a, p in enumerate("EI"):

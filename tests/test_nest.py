@@ -16,6 +16,7 @@ from scipy import stats  # noqa: E402
 
 from graphs import sample_network  # noqa: E402
 from meanfield import DegreeModel, NetworkParams  # noqa: E402
+from meanfield.seeding import SEED_RULE  # noqa: E402
 from validation import simulate  # noqa: E402
 from validation.nest_export import (NestMismatchWarning, psc_weight, run_nest,  # noqa: E402
                                     to_nest)
@@ -143,6 +144,7 @@ def test_initial_potentials_match_simulate():
     res = simulate(net, T=0.001, seed=11, burn_in=0.0, record=np.arange(net.N),
                    backend="numpy")
     assert np.array_equal(nn.V0, res.trace_V[:, 0])
+    assert nn.seed == res.seed == 11 and nn.seed_rule == res.seed_rule == SEED_RULE
     assert np.allclose(np.asarray(nn.neurons.get("V_m"), float), nn.V0)
 
 

@@ -2,8 +2,9 @@
 
 Keys are SHA-256 digests of a canonical encoding of the inputs: dict keys sorted, floats by
 their exact ``repr``, numpy arrays by dtype, shape and raw bytes (never by ``str(array)``,
-which elides entries), parameter objects by their ``to_dict()``, and the package version,
-so a new version never reads an old version's results.
+which elides entries), parameter objects by their ``to_dict()``, the package version and
+the seeding rule (``meanfield.seeding.SEED_RULE``), so a new version or rule never reads
+an old one's results.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 import numpy as np
 
 import meanfield
+from meanfield.seeding import SEED_RULE
 
 __all__ = ["content_hash", "DiskCache"]
 
@@ -66,7 +68,8 @@ def _encode(obj, h) -> None:
 
 
 def content_hash(*parts, version: str | None = None) -> str:
-    """Hex SHA-256 of the canonical encoding of ``parts`` plus the package version.
+    """Hex SHA-256 of the canonical encoding of ``parts`` plus the package version and
+    the seeding rule (a seed in ``parts`` means another draw under another rule).
 
     Examples
     --------
@@ -77,6 +80,7 @@ def content_hash(*parts, version: str | None = None) -> str:
     """
     h = hashlib.sha256()
     _encode(meanfield.__version__ if version is None else version, h)
+    _encode(SEED_RULE, h)
     for p in parts:
         _encode(p, h)
     return h.hexdigest()

@@ -43,9 +43,10 @@ import numpy as np
 from graphs.network import Network, row_chunks
 from meanfield.checks import check_in_range, check_int, check_positive
 from meanfield.params import EIF, LIF, NetworkParams
+from meanfield.seeding import SEED_RULE, resolve_seed, streams
 
 from .result import SpikeRecord, isi_cv, spike_counts
-from .simulator import _check_match, _noise_streams, _per_neuron
+from .simulator import _check_match, _per_neuron
 
 __all__ = ["to_nest", "run_nest", "NestNetwork", "NestResult", "NestMismatchWarning",
            "psc_weight", "NEST_MODELS"]
@@ -272,9 +273,11 @@ class NestNetwork:
         ``"poisson"`` or ``"network"``.
     method : str
         ``"arrays"`` (one-to-one array connect) or ``"per_target"`` (MPI-safe).
-    seed : int, dict, str or None
-        Provenance of ``seed``; ``nest_seed`` the ``rng_seed`` given to NEST.
+    seed : int, dict or None
+        The seed, recorded as by ``simulate``; ``nest_seed`` the ``rng_seed`` given to NEST.
     nest_seed : int
+    seed_rule : str
+        The rule that turned ``seed`` into the streams (``meanfield.seeding.SEED_RULE``).
     V0 : ndarray, shape (N,)
         Initial membrane potentials, mV.
     build_time : float
@@ -305,6 +308,7 @@ class NestNetwork:
     build_time: float
     nest_version: str
     population: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    seed_rule: str | None = None
 
     def __post_init__(self):
         for f in ("generator_k", "node_ids", "weights", "receptors", "V0", "population"):
@@ -458,11 +462,13 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
     dt : float, optional
         NEST resolution and delay of every connection, s (default 1e-4, our Euler step).
         A positive multiple of 1e-6 s (NEST's tic).
-    seed : int >= 0, SeedSequence, Generator or None
-        Randomness, split into streams as in ``validation.simulate``: the initial
-        potentials (the same values ``simulate`` starts from with the same int or
-        SeedSequence seed) and NEST's ``rng_seed`` (NEST's Poisson noise is always another
-        realisation than ours: another generator).
+    seed : int >= 0, numpy.random.SeedSequence, numpy.random.Generator or None
+        Keyword-only. Randomness: the stream ``"noise"`` of ``meanfield.seeding``, as in
+        ``validation.simulate``, so a seed means the same thing here: the initial
+        potentials are the values ``simulate`` starts from with the same int or
+        SeedSequence seed, and NEST's ``rng_seed`` is drawn from the external-input
+        sub-stream (NEST's Poisson noise is always another realisation than ours: another
+        generator).
     V0 : float or array_like (N,), optional
         Initial membrane potentials, mV. Default: uniform in ``[V_r, theta)`` (LIF) or
         ``[V_re, V_T)`` (EIF), as in ``simulate``.
@@ -581,7 +587,9 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
     # randomness: the streams of simulate (initial potentials drawn exactly as there);
     # NEST's rng_seed is drawn from the external-noise stream (NEST's generator differs
     # from numpy's anyway, so the noise is another realisation in any case)
-    g_init, g_ext, seed_rec = _noise_streams(seed)
+    root, seed_rec = resolve_seed(seed)
+    noise = streams(root, "noise.initial", "noise.external_input")
+    g_init, g_ext = noise["noise.initial"], noise["noise.external_input"]
     if V0 is None:
         lo = np.array([nrn.V_reset for nrn in params.neurons])[pop]
         hi = np.array([nrn.V_T if isinstance(nrn, EIF) else nrn.V_spike
@@ -702,7 +710,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
         receptors=np.array([pm.receptor for pm in pop_models], dtype=np.int64),
         neuron_params=tuple(dict(pm.params) for pm in pop_models), delay=dt_ms,
         n_synapses=int(n_syn), params=params, dt=dt, external=external, method=method,
-        seed=seed_rec, nest_seed=nest_seed, V0=np.array(V0, dtype=float),
+        seed=seed_rec, seed_rule=SEED_RULE, nest_seed=nest_seed, V0=np.array(V0, dtype=float),
         build_time=time.perf_counter() - t_build, nest_version=str(nest.__version__),
         population=pop.copy())
 
@@ -732,9 +740,11 @@ class NestResult(SpikeRecord):
         Neurons whose spikes this process recorded (all, without MPI).
     T, dt, t_start, t_stop : float
         Duration, resolution and measurement window, s.
-    seed : int, dict, str or None
-        Provenance of ``seed``; ``nest_seed`` the ``rng_seed`` given to NEST.
+    seed : int, dict or None
+        The seed, recorded as by ``simulate``; ``nest_seed`` the ``rng_seed`` given to NEST.
     nest_seed : int
+    seed_rule : str or None
+        The rule that turned ``seed`` into the streams (``meanfield.seeding.SEED_RULE``).
     models : tuple of str
         NEST models of E and I.
     n_synapses : int
@@ -764,6 +774,7 @@ class NestResult(SpikeRecord):
     build_time: float = 0.0
     wall_time: float = 0.0
     nest_version: str = ""
+    seed_rule: str | None = None
 
     def __post_init__(self):
         for f in ("population", "spike_ids", "spike_times", "rate", "cv", "local"):
@@ -803,7 +814,7 @@ class NestResult(SpikeRecord):
 
 
 def run_nest(network: Network, params: NetworkParams | None = None, T: float | None = None,
-             dt: float = 1e-4, seed=None, *, burn_in: float = 0.2, V0=None, drive=0.0,
+             dt: float = 1e-4, *, seed=None, burn_in: float = 0.2, V0=None, drive=0.0,
              external: str = "poisson", C_m: float = 250.0, model: str = "auto",
              method: str = "auto", n_threads: int = 1) -> NestResult:
     """Build ``network`` in NEST (``to_nest``), simulate it for T and return the spikes.
@@ -878,6 +889,6 @@ def run_nest(network: Network, params: NetworkParams | None = None, T: float | N
     return NestResult(
         params=params, population=nn.population.copy(), spike_ids=ids, spike_times=times,
         rate=rate, cv=cv, local=local, T=T, dt=dt, t_start=n0 * dt, t_stop=n_steps * dt,
-        seed=nn.seed, nest_seed=nn.nest_seed, models=nn.models, n_synapses=nn.n_synapses,
+        seed=nn.seed, seed_rule=nn.seed_rule, nest_seed=nn.nest_seed, models=nn.models, n_synapses=nn.n_synapses,
         external=external, build_time=nn.build_time, wall_time=wall,
         nest_version=nn.nest_version)

@@ -190,12 +190,15 @@ class SimulationResult(SpikeRecord):
         How the run ended.
     backend : str
         ``"numpy"`` or ``"numba"``.
-    seed : int, dict or str
-        Provenance of the noise (``meanfield.seeding.seed_record``).
+    seed : int, dict or None
+        The noise seed: the int given, or ``{"entropy", "spawn_key"}`` for a SeedSequence,
+        None or Generator seed (``meanfield.seeding.resolve_seed``).
     wall_time : float
         Seconds spent in the time-stepping loop.
     external : str
         ``"poisson"`` (independent inputs per neuron) or ``"network"`` (shared sources).
+    seed_rule : str or None
+        The rule that turned ``seed`` into the noise (``meanfield.seeding.SEED_RULE``).
     """
 
     params: NetworkParams
@@ -221,6 +224,7 @@ class SimulationResult(SpikeRecord):
     seed: object = None
     wall_time: float = 0.0
     external: str = "poisson"
+    seed_rule: str | None = None
 
     def __post_init__(self):
         for f in ("population", "spike_ids", "spike_times", "rate", "cv", "mean_input", "E_L",

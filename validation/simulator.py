@@ -25,7 +25,7 @@ import numpy as np
 from graphs.network import Network, row_chunks, transpose_structure
 from meanfield.checks import check_array, check_in_range, check_int, check_positive
 from meanfield.params import EIF, NetworkParams
-from meanfield.seeding import seed_record, spawn_generators
+from meanfield.seeding import SEED_RULE, resolve_seed, streams
 
 from .progress import Progress, interrupt_guard
 from .result import SimulationError, SimulationResult, isi_cv
@@ -48,7 +48,6 @@ _REL = 1e-9  # relative tolerance for "dt divides T" (floating-point representat
 _GATHER_LOOP_MAX = 64  # spikes per step below which target rows are gathered by a list
 _ROW_VIEWS_MAX = 1 << 18  # up to this N the numpy path keeps one view per neuron's targets
 _SPIKE_BUFFER_EXTRA = 1 << 16  # numba spike buffer: N + this; emptied when nearly full
-_SEED_TAG = 0x73696D  # spawn key of simulate's noise under an int seed ("sim")
 
 
 # ----------------------------------------------------------------------------- setup
@@ -298,27 +297,6 @@ class _External:
             u = rng.random(total)
             idx = np.where(u < self.q[idx], idx, self.alias[idx])
         return ptr, idx
-
-
-def _noise_streams(seed):
-    """(initial-potential generator, external-input generator, seed record) for ``seed``.
-
-    An int seed s is expanded under the spawn key ``_SEED_TAG``, so that the noise of
-    ``simulate(seed=s)`` is independent of the graph drawn by ``sample_network(seed=s)``
-    (whose streams are the plain children of ``SeedSequence(s)``).
-    """
-    if seed is None:
-        seed = np.random.SeedSequence()
-    if isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
-        g_init, g_ext = spawn_generators(seed, 2)
-        return g_init, g_ext, seed_record(seed)
-    rec = seed_record(seed)          # validates: int >= 0
-    if not isinstance(rec, int):
-        raise TypeError(f"seed must be an int >= 0, a SeedSequence, a Generator or None, got "
-                        f"{type(seed).__name__}")
-    ss = np.random.SeedSequence(rec, spawn_key=(_SEED_TAG,))
-    g_init, g_ext = spawn_generators(ss, 2)
-    return g_init, g_ext, rec
 
 
 # ----------------------------------------------------------------------------- state
@@ -598,12 +576,12 @@ def _finalise(s: _Setup, st: _State, network, params, n_done, U_start, ext_count
         cv=cv, mean_input=mean_input, E_L=E_L, drive=drive.copy(), T=T, dt=dt, t_start=t0,
         t_stop=t1, trace_ids=s.rec_ids.copy(), trace_times=trace_times, trace_V=trace_V,
         trace_input=trace_input, complete=complete, message=message, backend=backend,
-        seed=seed_rec, wall_time=wall, external=external)
+        seed=seed_rec, seed_rule=SEED_RULE, wall_time=wall, external=external)
 
 
 # ----------------------------------------------------------------------------- public
 def simulate(network: Network, params: NetworkParams | None = None, T: float | None = None,
-             dt: float = 1e-4, seed=None, record=None, *, burn_in: float = 0.2,
+             dt: float = 1e-4, *, seed=None, record=None, burn_in: float = 0.2,
              record_every: int = 1, V0=None, drive=0.0, external: str = "poisson",
              backend: str = "auto", progress=None) -> SimulationResult:
     """Simulate a LIF/EIF network with exponential synapses on a realised graph.
@@ -623,9 +601,12 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     dt : float, optional
         Euler time step, s (default 1e-4). Allowed: ``dt <= tau_b/5`` for every
         ``tau_b > 0``, ``dt <= tau_ref`` when ``tau_ref > 0``, ``dt <= tau_m/5``.
-    seed : int, SeedSequence, Generator or None
-        Noise seed (initial potentials and external input). Same seed and arguments give
-        identical spikes on both backends within one version of hetbalance.
+    seed : int >= 0, numpy.random.SeedSequence, numpy.random.Generator or None
+        Keyword-only. Noise: the stream ``"noise"`` of ``meanfield.seeding`` (sub-streams
+        for the initial potentials and the external input), independent of the stream
+        ``"graph"`` that ``sample_network`` draws from the same seed; pass the seed of the
+        network. Same seed and arguments give identical spikes on both backends within one
+        version of hetbalance. Recorded with the rule in ``seed`` and ``seed_rule``.
     record : array_like of int, optional
         Neurons whose membrane potential and synaptic inputs are traced.
     burn_in : float, optional
@@ -755,7 +736,9 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     drive = _per_neuron("drive", drive, N)
     s = _prepare(network, params, dt, n_steps, n0, drive, record, record_every, external)
 
-    g_init, g_ext, seed_rec = _noise_streams(seed)
+    root, seed_rec = resolve_seed(seed)
+    noise = streams(root, "noise.initial", "noise.external_input")
+    g_init, g_ext = noise["noise.initial"], noise["noise.external_input"]
 
     if V0 is None:
         lo = s.Vres2[pop]
