@@ -12,9 +12,9 @@ and derives what it needs from it with ``streams``:
 So one integer s means one network and one noise realisation wherever it is given: the
 Python API, ``hetbalance simulate --seed s`` and the figures all pass the same s to
 ``sample_network(seed=s)`` and ``simulate(seed=s)``, and the graph and the noise are still
-independent (different streams). Results record the seed (``seed_record``) and the rule
-(``SEED_RULE``); ``seed_from_record`` turns a record back into a seed that reproduces the
-draw.
+independent (different streams). Results record the seed (the record of
+``resolve_seed``) and the rule (``SEED_RULE``); ``seed_from_record`` turns a record back
+into a seed that reproduces the draw.
 
 The rule (``SEED_RULE``): the seed is turned into a root ``SeedSequence`` once
 (``resolve_seed``); the stream called ``"a.b"`` is
@@ -37,7 +37,7 @@ from types import MappingProxyType
 import numpy as np
 
 __all__ = ["SEED_RULE", "STREAM_KEYS", "streams", "stream_seed", "resolve_seed",
-           "seed_record", "seed_from_record", "as_generator"]
+           "seed_from_record", "as_generator"]
 
 SEED_RULE = ("hetbalance-streams-1: stream 'a.b' of seed s = SeedSequence(s.entropy, "
              "spawn_key=s.spawn_key + (STREAM_KEYS['a'], STREAM_KEYS['b']))")
@@ -179,22 +179,6 @@ def streams(seed, *names: str) -> dict[str, np.random.Generator]:
     root = seed if isinstance(seed, np.random.SeedSequence) else resolve_seed(seed)[0]
     return {name: np.random.Generator(np.random.PCG64(stream_seed(root, name)))
             for name in names}
-
-
-def seed_record(seed):
-    """A JSON-friendly record of ``seed`` for provenance (see ``resolve_seed``).
-
-    int -> the int; SeedSequence -> ``{"entropy", "spawn_key"}``; None -> None (nothing
-    drawn yet: functions that draw record their resolved root instead); a Generator has no
-    stable record: resolve it first (``resolve_seed``).
-    """
-    if seed is None:
-        return None
-    if isinstance(seed, np.random.SeedSequence):
-        return _sequence_record(seed)
-    if isinstance(seed, np.random.Generator):
-        return "numpy.random.Generator (state not recorded)"
-    return resolve_seed(seed)[1]
 
 
 def seed_from_record(record, rule: str | None = SEED_RULE):

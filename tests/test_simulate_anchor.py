@@ -2,8 +2,8 @@
 
 Slow scientific check. It fits the 2-minute budget at full size and full length (N = 10^4,
 3 graph seeds, T = 10 s: about 20 s with numba, 30 s with numpy on 2 cores), so nothing is
-reduced: the ISI CV in particular is biased low by shorter windows (0.818 at T = 5 s
-against 0.855 at 10 s for these seeds). Speed against Brian2 is measured by
+reduced: the ISI CV in particular is biased low by shorter windows (0.821 at T = 5 s
+against 0.861 at 10 s for these seeds). Speed against Brian2 is measured by
 ``benchmarks/bench_simulate.py`` (see benchmarks/README_simulate.md).
 """
 
