@@ -13,6 +13,7 @@ from graphs import load_network, sample_network, save_network
 from graphs.io import FORMAT_VERSION
 from meanfield import NetworkParams
 from meanfield.degree import DegreeModel
+from meanfield.seeding import SEED_RULE
 
 AKIL = NetworkParams.preset("akil2021")
 
@@ -47,6 +48,8 @@ def test_metadata_records_versions_and_seed(net, tmp_path):
     assert meta["format_version"] == FORMAT_VERSION
     assert meta["package_version"] == meanfield.__version__
     assert meta["seed"] == 7 and meta["n_synapses"] == net.n_synapses
+    assert meta["seed_rule"] == net.seed_rule == SEED_RULE
+    assert load_network(path).seed_rule == SEED_RULE
     assert NetworkParams.from_dict(meta["params"]) == net.params
 
 
