@@ -139,7 +139,7 @@ def run_checks() -> None:
           f"{int(np.sum(fixed.k_in != K[fixed.population]))} of {fixed.k_in.size}")
     print("== autapses / multapses (Case C, N = 10^4), counted from J")
     net = sample_network(params, case_c, seed=1)
-    J = net.J.tocoo()
+    J = net.weight_matrix().tocoo()
     key = J.row.astype(np.int64) * net.N + J.col
     print(f"synapses {J.nnz}: autapses {int(np.sum(J.row == J.col))}, multapses "
           f"{J.nnz - len(np.unique(key))}")

@@ -93,7 +93,7 @@ def _graph(p, seed):
     try:
         import graphs
         net = graphs.sample_network(p, seed=seed)
-        return net.J, net.population, net.k_X
+        return net.weight_matrix(), net.population, net.k_X
     except ImportError:  # pragma: no cover - graphs is part of the repository
         raise SystemExit("graphs.sample_network is needed for the network benchmark")
 

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import meanfield
-from meanfield.params import NetworkParams, check_network_params
+from meanfield.params import POPULATIONS, NetworkParams, check_network_params, population_index
 
 from ._util import check_memory
 from .network import Network, transpose_structure
@@ -202,18 +202,18 @@ def to_networkx(net: Network, *, max_edges: int = 2_000_000, max_memory=None):
         raise ValueError(
             f"the network has {net.n_synapses} synapses, more than max_edges = {max_edges}; "
             f"networkx would need about {net.n_synapses * NX_BYTES_PER_EDGE / 1e9:.2g} GB. "
-            "Work with net.J (scipy.sparse) or save_network instead, or raise max_edges")
+            "Work with net.weight_matrix() (scipy.sparse) or save_network instead, or raise "
+            "max_edges")
     check_memory(net.n_synapses * NX_BYTES_PER_EDGE + net.N * 1000.0, "to_networkx", max_memory)
     G = nx.DiGraph()
     G.graph.update(params=net.params.to_dict(), model=net.model, seed=net.seed,
                    seed_rule=net.seed_rule)
     lab = np.asarray(net.label)
     labels = lab.tolist() if lab.ndim == 1 else [tuple(r) for r in lab.tolist()]
-    names = ("E", "I")
-    G.add_nodes_from((j, {"population": names[int(pop)], "label": labels[j], "k_X": int(kx)})
+    G.add_nodes_from((j, {"population": POPULATIONS[int(pop)], "label": labels[j], "k_X": int(kx)})
                      for j, (pop, kx) in enumerate(zip(net.population.tolist(), net.k_X.tolist())))
     post = np.repeat(np.arange(net.N), np.diff(net.post_indptr))
-    J = net.J
+    J = net.weight_matrix()
     G.add_weighted_edges_from(zip(net.post_indices.tolist(), post.tolist(), J.data.tolist()))
     return G
 
@@ -263,11 +263,7 @@ def from_networkx(G, params: NetworkParams | None = None, *, check_weights: bool
         raise ValueError(f"G has {len(nodes)} nodes; params.N = {N}")
     attrs = G.nodes
     if all("population" in attrs[n] for n in nodes):
-        code = {"E": 0, "I": 1, 0: 0, 1: 1}
-        try:
-            pops = np.array([code[attrs[n]["population"]] for n in nodes])
-        except KeyError as exc:
-            raise ValueError(f"node population {exc.args[0]!r} is unknown; allowed: 'E', 'I'") from None
+        pops = np.array([population_index(attrs[n]["population"]) for n in nodes])
         order = np.argsort(pops, kind="stable")
         nodes = [nodes[i] for i in order]
         if int(np.sum(pops == 0)) != params.N_E:

@@ -15,6 +15,7 @@ the requested name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -29,7 +30,7 @@ from meanfield.params import NetworkParams
 
 from .network import Network, transpose_structure
 
-__all__ = ["save_network", "load_network", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save_network", "load_network", "atomic_open", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "hetbalance.graphs.Network"
 #: Version of the file layout; files of another version are refused with a clear error.
@@ -37,6 +38,53 @@ FORMAT_VERSION = 1
 
 _ARRAYS = ("population", "label", "post_indptr", "post_indices", "k_X")
 _OPTIONAL = ("ext_indptr", "ext_indices")
+
+
+@contextlib.contextmanager
+def atomic_open(path, *, parents: bool = False):
+    """Open ``path`` for writing (binary) so that it is either complete or untouched.
+
+    The data go to a temporary file in the same folder, renamed onto ``path``
+    (``os.replace``, atomic on POSIX and Windows) when the ``with`` block ends without an
+    exception; on any exception (Ctrl-C included) the temporary file is removed and an
+    existing ``path`` keeps its old content. Every file hetbalance writes (networks, cache
+    entries, result and model files) goes through here.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    parents : bool
+        Create missing parent folders (default False: a missing folder raises
+        ``FileNotFoundError``).
+
+    Yields
+    ------
+    file object
+        Open for binary writing.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_open(f) as fh:
+    ...     _ = fh.write(b"complete")
+    >>> f.read_bytes()
+    b'complete'
+    """
+    path = pathlib.Path(os.fspath(path))
+    folder = path.parent if str(path.parent) else pathlib.Path(".")
+    if parents:
+        folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _json_default(o):
@@ -103,18 +151,8 @@ def save_network(net: Network, path, *, compress: bool = False) -> pathlib.Path:
     }
     blob = json.dumps(meta, default=_json_default, sort_keys=True).encode("utf-8")
     arrays["metadata"] = np.frombuffer(blob, dtype=np.uint8)
-    folder = path.parent if str(path.parent) else pathlib.Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compress else np.savez)(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_open(path) as fh:
+        (np.savez_compressed if compress else np.savez)(fh, **arrays)
     return path
 
 

@@ -9,12 +9,14 @@ of a weighted CSR and is what the simulator needs:
 - postsynaptic-major (``post_indptr``, ``post_indices``): the sources of neuron j
   (neuron-level mean-field, statistics).
 
-``Network.J`` builds the weighted ``scipy.sparse.csr_array`` (post x pre, mV) on request.
+``Network.weight_matrix()`` builds the weighted ``scipy.sparse.csr_array`` (post x pre, mV)
+on request.
 Neurons are ordered E first (0 .. N_E - 1), then I.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -191,7 +193,7 @@ class Network:
     >>> targets = net.pre_indices[net.pre_indptr[k]:net.pre_indptr[k + 1]]
     >>> bool(all(k in net.sources(int(j)) for j in targets))
     True
-    >>> net.J.shape, net.k_in.shape
+    >>> net.weight_matrix().shape, net.k_in.shape
     ((100, 100), (100, 3))
     """
 
@@ -310,12 +312,20 @@ class Network:
         return out
 
     # ------------------------------------------------------------------ weights
-    @property
-    def J(self) -> sp.csr_array:
-        """Weighted connectivity J_jk in mV (post x pre), built on request.
+    def weight_matrix(self) -> sp.csr_array:
+        """Build the weighted connectivity :math:`J_{jk}` in mV (post x pre), a new matrix.
 
-        float64 data (8 bytes per synapse); the index arrays are shared with the network
-        (int32 index pointer whenever the synapse count allows it, so nothing is copied).
+        Returns
+        -------
+        scipy.sparse.csr_array, shape (N, N)
+            Entry (j, k) is the weight :math:`J_{ab} = j_{ab}/\\sqrt{N}` (mV) of the synapse
+            k -> j (k in population b, j in a), from ``params.J``.
+
+        Notes
+        -----
+        Built on every call: float64 data (8 bytes per synapse, O(synapses) time); the
+        index arrays are shared with the network (int32 index pointer whenever the synapse
+        count allows it, so nothing is copied). Keep the result if you need it twice.
         """
         Jab = self.params.J
         n_per_row = np.diff(self.post_indptr)
@@ -330,6 +340,13 @@ class Network:
         if self.n_synapses < 2**31 - 1 and self.N < 2**31 - 1:
             indptr = indptr.astype(np.int32)
         return sp.csr_array((data, self.post_indices, indptr), shape=(self.N, self.N))
+
+    @property
+    def J(self) -> sp.csr_array:
+        """Deprecated: ``weight_matrix()`` (the old property rebuilt the matrix on every access)."""
+        warnings.warn("Network.J is deprecated; call Network.weight_matrix(), which builds the "
+                      "N x N weight matrix (mV) on every call", DeprecationWarning, stacklevel=2)
+        return self.weight_matrix()
 
     # ------------------------------------------------------------------ helpers
     def sources(self, j: int) -> np.ndarray:

@@ -12,15 +12,8 @@ import time
 
 import numpy as np
 
-from meanfield import POPULATIONS, SOURCES, DegreeModel, NetworkParams
+from meanfield import POPULATIONS, SILENT_RATE, SOURCES, DegreeModel, NetworkParams
 from meanfield.degree_space import MeanFieldResult, solve
-
-SILENT_RATE = 0.1
-"""Hz: a neuron (or label) below this rate counts as silent (as in ``meanfield.solve``)."""
-
-SIMULATION_DEFAULTS = {"T": 1.0, "dt": 1e-4, "burn_in": 0.2, "seed": 0, "backend": "auto"}
-"""Simulation settings used when neither the command line nor the model file gives them
-(T, dt, burn_in in s)."""
 
 
 # =============================================================================== theory
@@ -46,7 +39,7 @@ def solve_summary(res: MeanFieldResult):
     scalars = {"N": res.N, "model_name": res.model_name, "converged": res.converged,
                "residual": res.residual, "iterations": res.iterations, "nfev": res.nfev,
                "method": res.method, "message": res.message, "filter": list(res.filter),
-               "silent_rate": res.silent_rate, "elapsed": res.elapsed, "populations": pops}
+               "silent_rate": res.silent_rate, "wall_time": res.wall_time, "populations": pops}
     arrays = {k: np.asarray(getattr(res, k)) for k in
               ("rate", "mu", "sigma", "tau_s", "drive", "balance_index", "t", "weights", "label",
                "indegree", "mean_rate", "R", "fraction_silent", "mu_spread", "imbalance",
@@ -128,7 +121,7 @@ def sweep_point(params: NetworkParams, model_spec: dict, N: int, solve_options: 
     p = params.with_N(N)
     model = DegreeModel.from_spec(model_spec)
     res = solve(p, model, **solve_options)
-    out = {"N": N, "converged": res.converged, "message": res.message, "elapsed": res.elapsed}
+    out = {"N": N, "converged": res.converged, "message": res.message, "wall_time": res.wall_time}
     for a, pop in enumerate(POPULATIONS):
         out[pop] = {"mean_rate": float(res.mean_rate[a]), "mu_spread": float(res.mu_spread[a]),
                     "mu_slope": float(res.mu_slope[a]),

@@ -18,10 +18,10 @@ import numpy as np
 
 import meanfield
 from meanfield import POPULATIONS, DegreeModel, NetworkParams
-from meanfield.errors import ConvergenceError
-from meanfield.modelfile import ModelFileError, dumps, load_model_file
+from meanfield.errors import ConvergenceError, ParameterError, ParameterTypeError
 
 from . import _run
+from .modelfile import ModelFileError, dumps, load_model_file
 from .results import git_revision, provenance, write_json, write_npz
 
 __all__ = ["main", "build_parser"]
@@ -59,7 +59,7 @@ def _add_network_options(p, *, with_N=True):
     src.add_argument("--model-file", metavar="F.toml",
                      help="TOML model file with [network], optional [model] and [simulation] "
                           "tables; numbers in s, mV, Hz (format: docs/tutorial.md, "
-                          "meanfield.modelfile)")
+                          "hetbalance.modelfile)")
     if with_N:
         g.add_argument("--N", type=int, metavar="N",
                        help="network size N = N_E + N_I (neurons, integer >= 10); overrides "
@@ -89,9 +89,10 @@ def _add_solver_options(p):
                         "synapses) or fourcaud_brunel (threshold shift for exponential "
                         "synapses); auto = fourcaud_brunel for LIF with tau_syn > 0, white "
                         "for EIF (default auto)")
-    g.add_argument("--nodes", type=int, metavar="N",
+    g.add_argument("--n-nodes", "--nodes", type=int, metavar="N", dest="n_nodes",
                    help="quadrature nodes per population on the label distribution "
-                        "(integer >= 1; default: the model's, 64)")
+                        "(integer >= 1; default: the model's, 64; --nodes is the old "
+                        "spelling)")
     g.add_argument("--tol", type=float, default=1e-9, metavar="TOL",
                    help="relative residual max|F|/max|G| of the self-consistency at which "
                         "the solver stops (dimensionless, > 0; default 1e-9)")
@@ -249,22 +250,23 @@ def _setup(args):
     return params, model, sim, source
 
 
-def _simulation_settings(args, from_file: dict) -> dict:
-    out = dict(_run.SIMULATION_DEFAULTS)
-    out.update(from_file)
-    for key, flag in (("T", "T"), ("dt", "dt"), ("burn_in", "burn_in"), ("seed", "seed"),
-                      ("backend", "backend")):
-        if getattr(args, flag) is not None:
-            out[key] = getattr(args, flag)
-    if isinstance(out["seed"], bool) or not isinstance(out["seed"], int) or out["seed"] < 0:
-        raise UsageError(f"--seed = {out['seed']!r} is out of range; allowed: integers >= 0")
-    return out
+def _simulation_settings(args, params, from_file: dict) -> dict:
+    """Defaults, then the model file's [simulation], then the options; checked as by simulate."""
+    from validation.simulator import SIMULATION_DEFAULTS, check_settings
+
+    options = {k: getattr(args, k) for k in SIMULATION_DEFAULTS if getattr(args, k) is not None}
+    try:
+        return check_settings(params, **{**SIMULATION_DEFAULTS, **from_file, **options})
+    except (ParameterError, ParameterTypeError) as exc:
+        if exc.field in options:
+            raise UsageError(f"--{exc.field.replace('_', '-')}: {exc}") from exc
+        raise
 
 
 def _solve_options(args) -> dict:
     opts = {"filter": args.filter, "tol": args.tol, "time_budget": args.time_budget}
-    if args.nodes is not None:
-        opts["n"] = args.nodes
+    if args.n_nodes is not None:
+        opts["n_nodes"] = args.n_nodes
     return opts
 
 
@@ -316,7 +318,7 @@ def _cmd_simulate(args, argv) -> int:
     from validation.comparison import compare
 
     params, model, from_file, source = _setup(args)
-    settings = _simulation_settings(args, from_file)
+    settings = _simulation_settings(args, params, from_file)
     print(_header("simulate", params, model, source))
     print(f"simulation: T = {settings['T']:g} s, dt = {settings['dt']:g} s, burn-in "
           f"{settings['burn_in']:g} s, seed {settings['seed']}, backend {settings['backend']}")
@@ -365,7 +367,7 @@ def _cmd_sweep(args, argv) -> int:
         raise UsageError(f"--jobs = {args.jobs} is out of range; allowed: integers >= 1")
     if model.spec.get("constructor") not in MODELS + ("separable",):
         raise UsageError(f"model {model.name!r} cannot be swept (no serialisable spec)")
-    settings = _simulation_settings(args, from_file) if args.simulate else None
+    settings = _simulation_settings(args, params, from_file) if args.simulate else None
     print(_header("sweep", params, model, source))
     points = [dict(params=params, model_spec=model.spec, N=int(N),
                    solve_options=_solve_options(args), simulation=settings) for N in args.Ns]
@@ -441,10 +443,11 @@ def _cmd_figures(args, argv) -> int:
 
 def _cmd_presets(args, argv) -> int:
     from meanfield import balanced_rates
+    from validation.simulator import SIMULATION_DEFAULTS
 
     if args.toml:
         sys.stdout.write(dumps(NetworkParams.preset(args.toml), DegreeModel.homogeneous(),
-                               {k: v for k, v in _run.SIMULATION_DEFAULTS.items()}))
+                               SIMULATION_DEFAULTS))
         return 0
     for name in NetworkParams.presets():
         p = NetworkParams.preset(name)

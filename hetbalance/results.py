@@ -27,12 +27,10 @@ import functools
 import io
 import json
 import math
-import os
 import pathlib
 import platform
 import subprocess
 import sys
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import meanfield
+from graphs.io import atomic_open
 from meanfield import DegreeModel, NetworkParams
 from meanfield.seeding import SEED_RULE
 
@@ -135,26 +134,13 @@ def jsonable(obj):
     return repr(obj)
 
 
-def _atomic_write(path, data: bytes) -> pathlib.Path:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def write_json(path, meta: dict, results: dict) -> pathlib.Path:
     """Write ``{**meta, "results": results}`` as strict JSON (NaN/inf as null)."""
     doc = jsonable({**meta, "results": results})
     text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    return _atomic_write(path, text.encode("utf-8"))
+    with atomic_open(path, parents=True) as f:
+        f.write(text.encode("utf-8"))
+    return pathlib.Path(path)
 
 
 def write_npz(path, meta: dict, results: dict, arrays: dict) -> pathlib.Path:
@@ -165,7 +151,9 @@ def write_npz(path, meta: dict, results: dict, arrays: dict) -> pathlib.Path:
     buf = io.BytesIO()
     np.savez_compressed(buf, meta=np.array(json.dumps(doc, allow_nan=False)),
                         **{k: np.asarray(v) for k, v in arrays.items()})
-    return _atomic_write(path, buf.getvalue())
+    with atomic_open(path, parents=True) as f:
+        f.write(buf.getvalue())
+    return pathlib.Path(path)
 
 
 # =============================================================================== reading

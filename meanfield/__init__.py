@@ -9,7 +9,8 @@ from .feasibility import FeasibilityResult, balance_feasibility
 from .network_solver import NetworkMeanFieldResult, solve_network
 from .scaling import ScanResult, fit_exponent, scan_N
 from .degree_space import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
-from .errors import ConvergenceError, ParameterWarning, RegimeWarning
+from .errors import (ConvergenceError, ParameterError, ParameterTypeError, ParameterWarning,
+                     RegimeWarning)
 from .labels import (Constant, Empirical, Gamma, GaussianCopula, LabelDistribution, LogNormal,
                      TruncatedNormal, Uniform)
 from .params import EIF, LIF, POPULATIONS, PRESETS, SOURCES, NetworkParams
@@ -36,5 +37,6 @@ __all__ = [
     "solve", "MeanFieldResult", "solve_network", "NetworkMeanFieldResult",
     "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
     "SILENT_RATE", "SATURATED_FRACTION",
-    "ConvergenceError", "RegimeWarning", "ParameterWarning", "symbolic", "__version__",
+    "ConvergenceError", "ParameterError", "ParameterTypeError", "RegimeWarning",
+    "ParameterWarning", "symbolic", "__version__",
 ]

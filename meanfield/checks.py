@@ -2,15 +2,20 @@
 
 Every public function and every parameter dataclass of hetbalance validates its input
 with these helpers, so that bad input never turns into a NaN, a silent clip or a
-traceback from deep inside numpy.
+traceback from deep inside numpy. The errors are ``ParameterError`` (a ``ValueError``) and
+``ParameterTypeError`` (a ``TypeError``), whose ``field`` attribute is the ``name`` given
+to the helper.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
+
+from .errors import ParameterError, ParameterTypeError
 
 __all__ = [
     "check_finite",
@@ -22,13 +27,15 @@ __all__ = [
     "check_int",
     "check_time_constant",
     "check_array",
+    "renamed_keyword",
 ]
 
 
 def check_real(name: str, value) -> float:
     """Return ``value`` as a float, raising ``TypeError`` for non-numbers (bool included)."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        raise ParameterTypeError(f"{name} must be a real number, got {type(value).__name__} "
+                                 f"{value!r}", field=name)
     return float(value)
 
 
@@ -36,7 +43,8 @@ def check_finite(name: str, value) -> float:
     """Return ``value`` as a finite float or raise ``ValueError``."""
     v = check_real(name, value)
     if not math.isfinite(v):
-        raise ValueError(f"{name} = {value!r} is not finite; allowed: a finite real number")
+        raise ParameterError(f"{name} = {value!r} is not finite; allowed: a finite real number",
+                             field=name)
     return v
 
 
@@ -52,7 +60,7 @@ def check_in_range(name: str, value, lo=-math.inf, hi=math.inf, *, lo_open=False
         msg = f"{name} = {value!r}{u} is out of range; allowed: {left}{lo}, {hi}{right}{u}"
         if hint:
             msg += f" ({hint})"
-        raise ValueError(msg)
+        raise ParameterError(msg, field=name)
     return v
 
 
@@ -74,11 +82,13 @@ def check_probability(name: str, value) -> float:
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
     """Check that ``value`` is an integer (a float with an integral value is refused)."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        raise ParameterTypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}",
+                                 field=name)
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
         rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
-        raise ValueError(f"{name} = {v} is out of range; allowed: integers in {rng}")
+        raise ParameterError(f"{name} = {v} is out of range; allowed: integers in {rng}",
+                             field=name)
     return v
 
 
@@ -95,8 +105,9 @@ def check_time_constant(name: str, value, *, allow_zero: bool = False, max_s: fl
         if v > max_s:
             hint = (f"; times are in seconds: {v:g} looks like milliseconds, "
                     f"did you mean {v / 1000:g} s?")
-        raise ValueError(
-            f"{name} = {value!r} s is out of range; allowed: {left}0, {max_s:g}] s{hint}")
+        raise ParameterError(
+            f"{name} = {value!r} s is out of range; allowed: {left}0, {max_s:g}] s{hint}",
+            field=name)
     return v
 
 
@@ -106,20 +117,39 @@ def check_array(name: str, value, *, finite: bool = True, lo=None, hi=None,
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be numeric (array-like), got {type(value).__name__}") from exc
+        raise ParameterTypeError(f"{name} must be numeric (array-like), got "
+                                 f"{type(value).__name__}", field=name) from exc
     if finite and arr.size and not np.all(np.isfinite(arr)):
         idx = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
-        raise ValueError(f"{name} contains a non-finite value {arr.ravel()[idx].item()!r} at flat "
-                         f"index {idx}; allowed: finite numbers")
+        raise ParameterError(f"{name} contains a non-finite value {arr.ravel()[idx].item()!r} at "
+                             f"flat index {idx}; allowed: finite numbers", field=name)
     if lo is not None and arr.size:
         bad = arr <= lo if lo_open else arr < lo
         if np.any(bad):
             idx = np.flatnonzero(bad.ravel())[0]
             op = ">" if lo_open else ">="
-            raise ValueError(f"{name} contains {arr.ravel()[idx].item()!r} at flat index {idx}; "
-                             f"allowed: values {op} {lo}")
+            raise ParameterError(f"{name} contains {arr.ravel()[idx].item()!r} at flat index "
+                                 f"{idx}; allowed: values {op} {lo}", field=name)
     if hi is not None and arr.size and np.any(arr > hi):
         idx = np.flatnonzero((arr > hi).ravel())[0]
-        raise ValueError(f"{name} contains {arr.ravel()[idx].item()!r} at flat index {idx}; "
-                         f"allowed: values <= {hi}")
+        raise ParameterError(f"{name} contains {arr.ravel()[idx].item()!r} at flat index {idx}; "
+                             f"allowed: values <= {hi}", field=name)
     return arr
+
+
+def renamed_keyword(new_name: str, new_value, old_name: str, old_value, *, default=None,
+                    stacklevel: int = 3):
+    """The value of a keyword argument that was renamed from ``old_name`` to ``new_name``.
+
+    Returns ``new_value`` unless only the old keyword was given (``old_value`` is not
+    None), in which case ``old_value`` is returned with a ``DeprecationWarning``;
+    ``default`` when neither was given. Both given raise ``TypeError``.
+    """
+    if old_value is None:
+        return default if new_value is None else new_value
+    if new_value is not None:
+        raise TypeError(f"got both {new_name}= and its deprecated old name {old_name}=; "
+                        f"give {new_name}= only")
+    warnings.warn(f"the keyword {old_name}= is deprecated; use {new_name}=",
+                  DeprecationWarning, stacklevel=stacklevel)
+    return old_value

@@ -23,6 +23,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .checks import check_in_range, check_int
+from .errors import ParameterError
 from .labels import (Constant, GaussianCopula, LabelDistribution, Uniform, distribution_from_dict,
                      make_distribution)
 from .params import POPULATIONS
@@ -388,7 +389,8 @@ class DegreeModel:
         """
         bad = set(in_sources) - {"E", "I", "X"}
         if bad:
-            raise ValueError(f"in_sources contains {sorted(bad)}; allowed: 'E', 'I', 'X'")
+            raise ParameterError(f"in_sources contains {sorted(bad)}; allowed: 'E', 'I', 'X'",
+                                 field="in_sources")
         check_in_range("rho", rho, -1.0, 1.0)
         d_in = make_distribution(in_dist, in_cv, support=in_support)
         d_out = make_distribution(out_dist, out_cv, support=out_support)
@@ -458,8 +460,9 @@ class DegreeModel:
         dist = make_distribution(dist)
         mean = dist.mean
         if abs(mean - 1.0) > 1e-9:
-            raise ValueError(f"assortative labels must have mean 1, got mean {mean!r} "
-                             f"(support={support!r})")
+            raise ParameterError(f"assortative labels must have mean 1, got mean {mean!r} "
+                                 f"(support={support!r})",
+                                 field="support" if spec["dist"] is None else "dist")
         ident = _scaled_component(None, 1.0)
         cen = _centered(None, 1.0)
         k = LowRankKernel(((1.0, ident, ident), (float(c), cen, cen)),

@@ -41,17 +41,18 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._moments import LabelGrid
 from ._phi import PopulationTransfer, resolve_filter
-from .checks import check_int, check_nonnegative, check_positive
+from .checks import check_int, check_nonnegative, check_positive, renamed_keyword
 from .degree import DegreeModel, resolve_model
 from .errors import ConvergenceError
 from .feasibility import _solve_lp
-from .params import POPULATIONS, NetworkParams, params_at_size
+from .params import POPULATIONS, NetworkParams, params_at_size, population_index
 
 __all__ = ["solve", "MeanFieldResult", "SILENT_RATE", "SATURATED_FRACTION"]
 
@@ -139,8 +140,8 @@ class MeanFieldResult:
         Filter used by E and I ("white" or "fourcaud_brunel").
     moments : ndarray (m,)
         The solver's unknowns G (for warm starts).
-    elapsed : float
-        Wall time, s.
+    wall_time : float
+        Wall time of the solve, s (``elapsed`` is a deprecated alias).
     """
 
     rate: np.ndarray
@@ -174,7 +175,14 @@ class MeanFieldResult:
     model_name: str
     filter: tuple
     moments: np.ndarray
-    elapsed: float = 0.0
+    wall_time: float = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        """Deprecated alias of ``wall_time`` (s)."""
+        warnings.warn("MeanFieldResult.elapsed is deprecated; use wall_time",
+                      DeprecationWarning, stacklevel=2)
+        return self.wall_time
 
     @property
     def rate_indegree_sign(self) -> np.ndarray:
@@ -194,7 +202,7 @@ class MeanFieldResult:
         For Case C, ``res.expect("E", lambda t: t)`` is :math:`R_E = E[t r_E]` and
         ``res.expect("E", lambda t: t - 1)`` is :math:`\\mathrm{Cov}(t, r_E)`.
         """
-        a = _pop_index(population)
+        a = population_index(population)
         fv = 1.0 if f is None else (f(self.t[a]) if callable(f) else np.asarray(f, float))
         return float(np.sum(self.weights[a] * fv * self.rate[a]))
 
@@ -223,14 +231,6 @@ class MeanFieldResult:
                 v = v.to_dict()
             out[name] = v
         return out
-
-
-def _pop_index(population) -> int:
-    if population in (0, "E"):
-        return 0
-    if population in (1, "I"):
-        return 1
-    raise ValueError(f"population = {population!r}; allowed: 'E', 'I', 0 or 1")
 
 
 # =============================================================================== the map
@@ -400,10 +400,10 @@ def _predict(history, N):
 
 # =============================================================================== solve
 def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None = None, *,
-          filter: str = "auto", n: int | None = None, tol: float = _TOL,
+          filter: str = "auto", n_nodes: int | None = None, tol: float = _TOL,
           maxiter: int = 60, strict: bool = False, silent_rate: float = SILENT_RATE,
           saturated_rate: float | None = None, initial=None,
-          time_budget: float = 120.0) -> MeanFieldResult:
+          time_budget: float = 120.0, n: int | None = None) -> MeanFieldResult:
     """Self-consistent rates of every degree label at finite N (degree space).
 
     Parameters
@@ -422,7 +422,7 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         source's share of :math:`\\sigma^2`; docs/theory.md appendix A). "auto" (default):
         "fourcaud_brunel" for LIF populations with any synaptic time constant > 0, "white"
         for EIF populations.
-    n : int, optional
+    n_nodes : int, optional
         Quadrature nodes per population (default ``model.n_nodes``), >= 1.
     tol : float
         Relative residual :math:`\\max|F|/\\max|G|` of the moment equations, > 0
@@ -440,6 +440,8 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         Warm start (its ``moments``, used when the grid matches).
     time_budget : float
         Wall-time limit, s, over all stages.
+    n : int, optional
+        Deprecated name of ``n_nodes`` (DeprecationWarning).
 
     Returns
     -------
@@ -490,7 +492,8 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         saturated_rate = check_positive("saturated_rate", saturated_rate, unit="Hz")
     check_positive("time_budget", time_budget, unit="s")
     filters = resolve_filter(params, filter)
-    grid = LabelGrid(params, model, n)
+    n_nodes = renamed_keyword("n_nodes", n_nodes, "n", n)
+    grid = LabelGrid(params, model, n_nodes)
     nn = grid.n
     transfer = PopulationTransfer(params, filters, (np.arange(nn), np.arange(nn, 2 * nn)))
     deadline = t_start + time_budget
@@ -661,4 +664,4 @@ def _assemble(fmap, G, converged, iterations, nfev, method, message, silent_rate
         converged=bool(converged), residual=float(residual), iterations=int(iterations),
         nfev=int(nfev), method=method, message=message, N=params.N, params=params,
         model_name=model_name, filter=tuple(filters), moments=np.array(G, float),
-        elapsed=float(elapsed))
+        wall_time=float(elapsed))

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from ._moments import LabelGrid
+from .checks import renamed_keyword
 from .balance import balanced_rates
 from .degree import DegreeModel, resolve_model
 from .params import NetworkParams, check_network_params
@@ -159,8 +160,8 @@ def _solve_lp(grid: LabelGrid, params: NetworkParams):
     return r, residual, bracket, message, True
 
 
-def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n: int | None = None,
-                        tol: float = FEASIBILITY_TOL) -> FeasibilityResult:
+def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n_nodes: int | None = None,
+                        tol: float = FEASIBILITY_TOL, n: int | None = None) -> FeasibilityResult:
     """Test condition (B) of the balanced state on the label grid (a linear program).
 
     Parameters
@@ -170,10 +171,12 @@ def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n: int | N
         periods (rates are bounded by :math:`1/\\tau_{ref}`); N does not enter.
     model : DegreeModel
         Label distributions and kernels.
-    n : int, optional
+    n_nodes : int, optional
         Quadrature nodes per population (default ``model.n_nodes``), >= 1.
     tol : float, optional
         Relative residual below which (B) counts as satisfied, > 0 (default 1e-7).
+    n : int, optional
+        Deprecated name of ``n_nodes`` (DeprecationWarning).
 
     Returns
     -------
@@ -222,7 +225,7 @@ def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n: int | N
     model = resolve_model(model, allow_none=False)
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise ValueError(f"tol = {tol!r} is out of range; allowed: a number > 0")
-    grid = LabelGrid(params, model, n)
+    grid = LabelGrid(params, model, renamed_keyword("n_nodes", n_nodes, "n", n))
     r, residual, bracket, message, ok = _solve_lp(grid, params)
     nn = grid.n
     if not ok:

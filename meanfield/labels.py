@@ -20,6 +20,7 @@ import numpy as np
 from scipy import special
 
 from .checks import check_array, check_in_range, check_int, check_positive
+from .errors import ParameterError, ParameterTypeError
 from .seeding import as_generator
 
 __all__ = ["LabelDistribution", "Constant", "Uniform", "Gamma", "LogNormal",
@@ -110,7 +111,8 @@ class Uniform(LabelDistribution):
     def __post_init__(self):
         check_in_range("Uniform.lo", self.lo, 0.0)
         if not self.hi > self.lo:
-            raise ValueError(f"Uniform.hi = {self.hi!r} must exceed Uniform.lo = {self.lo!r}")
+            raise ParameterError(f"Uniform.hi = {self.hi!r} must exceed Uniform.lo = {self.lo!r}",
+                                 field="Uniform.hi")
 
     def ppf(self, u):
         return self.lo + (self.hi - self.lo) * np.asarray(u, dtype=float)
@@ -180,7 +182,8 @@ class TruncatedNormal(LabelDistribution):
         check_positive("TruncatedNormal.sd", self.sd)
         check_in_range("TruncatedNormal.lo", self.lo, 0.0)
         if not self.hi > self.lo:
-            raise ValueError(f"TruncatedNormal.hi = {self.hi!r} must exceed lo = {self.lo!r}")
+            raise ParameterError(f"TruncatedNormal.hi = {self.hi!r} must exceed lo = {self.lo!r}",
+                                 field="TruncatedNormal.hi")
 
     def ppf(self, u):
         a, b = (self.lo - self.loc) / self.sd, (self.hi - self.loc) / self.sd
@@ -207,7 +210,8 @@ class Empirical(LabelDistribution):
     def __post_init__(self):
         s = check_array("Empirical.samples", self.samples, lo=0.0)
         if s.ndim != 1 or s.size == 0:
-            raise ValueError(f"Empirical.samples must be a non-empty 1-d array, got shape {s.shape}")
+            raise ParameterError(f"Empirical.samples must be a non-empty 1-d array, got shape "
+                                 f"{s.shape}", field="Empirical.samples")
         s = np.sort(s)
         s.setflags(write=False)
         object.__setattr__(self, "samples", s)
@@ -257,7 +261,8 @@ class GaussianCopula(LabelDistribution):
         for name in ("marginal_in", "marginal_out"):
             m = getattr(self, name)
             if not isinstance(m, LabelDistribution) or m.dim != 1:
-                raise TypeError(f"GaussianCopula.{name} must be a 1-d LabelDistribution")
+                raise ParameterTypeError(f"GaussianCopula.{name} must be a 1-d LabelDistribution",
+                                         field=f"GaussianCopula.{name}")
 
     def _map(self, z1, z2):
         z2c = self.rho * z1 + math.sqrt(max(0.0, 1.0 - self.rho**2)) * z2
@@ -324,8 +329,8 @@ def make_distribution(dist, cv: float = 0.0, *, mean: float = 1.0, support=None)
     if dist == "uniform":
         lo, hi = support if support is not None else (mean - math.sqrt(3) * sd, mean + math.sqrt(3) * sd)
         return Uniform(lo, hi)
-    raise ValueError(f"dist = {dist!r} is unknown; allowed: 'gamma', 'lognormal', 'normal', "
-                     f"'uniform' or a LabelDistribution instance")
+    raise ParameterError(f"dist = {dist!r} is unknown; allowed: 'gamma', 'lognormal', 'normal', "
+                         f"'uniform' or a LabelDistribution instance", field="dist")
 
 
 def distribution_from_dict(d: dict) -> LabelDistribution:

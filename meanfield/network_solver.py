@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +28,9 @@ from scipy.sparse.linalg import LinearOperator, gmres
 
 from . import transfer as _transfer
 from ._phi import PopulationTransfer, resolve_filter
-from .checks import check_array, check_int, check_nonnegative, check_positive
+from .checks import check_array, check_int, check_nonnegative, check_positive, renamed_keyword
 from .errors import ConvergenceError
-from .params import POPULATIONS, NetworkParams
+from .params import POPULATIONS, NetworkParams, population_index
 from .balance import balanced_rates
 from .degree_space import SATURATED_FRACTION, SILENT_RATE, _newton, _relax
 
@@ -59,8 +60,11 @@ class NetworkMeanFieldResult:
         0 (E) or 1 (I).
     mean_rate : ndarray (2,)
         Population mean rates, Hz.
-    R : ndarray (2,)
-        Out-degree-weighted mean rates of E and I (the mean rate behind a random synapse).
+    R_pooled : ndarray (2,)
+        ``R_pooled[b]``: out-degree-weighted mean rate of population b, Hz, pooled over
+        the target populations (the mean rate behind a random synapse from b, whatever its
+        target). Not ``MeanFieldResult.R``, which is (2, 2) with one row per target
+        population. ``R`` is a deprecated alias.
     rate_variance : ndarray (2,)
         Out-degree-weighted variance of the rates, Hz^2 (enters the quenched spread).
     fraction_silent, fraction_saturated : ndarray (2,)
@@ -72,7 +76,9 @@ class NetworkMeanFieldResult:
         Newton iterations. ``nmatvec``: products with the connectivity.
     method, message : str
     N : int; params : NetworkParams; filter : (str, str)
-    presynaptic : str; quenched : bool; elapsed : float (s)
+    presynaptic : str; quenched : bool
+    wall_time : float
+        Wall time of the solve, s (``elapsed`` is a deprecated alias).
     """
 
     rate: np.ndarray
@@ -84,7 +90,7 @@ class NetworkMeanFieldResult:
     sigma_quenched: np.ndarray
     population: np.ndarray
     mean_rate: np.ndarray
-    R: np.ndarray
+    R_pooled: np.ndarray
     rate_variance: np.ndarray
     fraction_silent: np.ndarray
     fraction_saturated: np.ndarray
@@ -101,8 +107,23 @@ class NetworkMeanFieldResult:
     filter: tuple
     presynaptic: str
     quenched: bool
-    elapsed: float = 0.0
+    wall_time: float = 0.0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def R(self) -> np.ndarray:
+        """Deprecated alias of ``R_pooled`` (2,), Hz."""
+        warnings.warn("NetworkMeanFieldResult.R is deprecated; use R_pooled (shape (2,), "
+                      "pooled over targets; MeanFieldResult.R is (2, 2))", DeprecationWarning,
+                      stacklevel=2)
+        return self.R_pooled
+
+    @property
+    def elapsed(self) -> float:
+        """Deprecated alias of ``wall_time`` (s)."""
+        warnings.warn("NetworkMeanFieldResult.elapsed is deprecated; use wall_time",
+                      DeprecationWarning, stacklevel=2)
+        return self.wall_time
 
     def binned(self, x, population="E", bins: int = 10):
         """Mean rate of the neurons of one population grouped by quantiles of ``x``.
@@ -124,10 +145,8 @@ class NetworkMeanFieldResult:
         """
         if population is None:
             idx = np.arange(self.N)
-        elif population in (0, "E", 1, "I"):
-            idx = np.flatnonzero(self.population == (0 if population in (0, "E") else 1))
         else:
-            raise ValueError(f"population = {population!r}; allowed: 'E', 'I', 0, 1 or None")
+            idx = np.flatnonzero(self.population == population_index(population))
         bins = check_int("bins", bins, lo=1, hi=max(idx.size, 1))
         x = check_array("x", x)
         if x.shape != (self.N,):
@@ -142,7 +161,7 @@ class NetworkMeanFieldResult:
         status = "converged" if self.converged else "NOT CONVERGED"
         lines = [f"NetworkMeanFieldResult: N = {self.N}, presynaptic = {self.presynaptic}, "
                  f"quenched = {self.quenched}, {status} ({self.iterations} iterations, "
-                 f"residual {self.residual:.2e}, {self.elapsed:.2f} s)"]
+                 f"residual {self.residual:.2e}, {self.wall_time:.2f} s)"]
         for a, pop in enumerate(POPULATIONS):
             m = self.population == a
             lines.append(f"  {pop}: mean {self.mean_rate[a]:.4g} Hz, sd "
@@ -398,11 +417,13 @@ def _table_error(params, transfer, mu, sigma, s, model) -> float:
 
 # =============================================================================== public
 def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "auto",
-                  presynaptic: str = "neuron", quenched: bool = False, n_quad: int = 9,
+                  presynaptic: str = "neuron", quenched: bool = False,
+                  n_nodes: int | None = None,
                   tol: float = 1e-8, maxiter: int = 40, strict: bool = False,
                   silent_rate: float = SILENT_RATE, saturated_rate: float | None = None,
                   initial=None, eif_table: bool | None = None,
-                  time_budget: float = 120.0) -> NetworkMeanFieldResult:
+                  time_budget: float = 120.0, n_quad: int | None = None
+                  ) -> NetworkMeanFieldResult:
     """Self-consistent rate of every neuron of a realised network.
 
     Parameters
@@ -412,7 +433,7 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         constants; ``params.N`` must equal the number of neurons.
     W : scipy.sparse matrix or array (N, N)
         Recurrent weights :math:`J_{jk}` in mV, row j postsynaptic, column k presynaptic
-        (``graphs.Network.J``). Finite.
+        (``graphs.Network.weight_matrix()``). Finite.
     population : array_like of int (N,)
         0 for E, 1 for I.
     k_X : array_like (N,)
@@ -427,8 +448,9 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         differ only through their summed weights (the per-neuron degree theory).
     quenched : bool
         Apply the quenched-input correction (Notes).
-    n_quad : int
-        Gauss-Hermite nodes of the quenched average, >= 1.
+    n_nodes : int, optional
+        Gauss-Hermite quadrature nodes of the quenched average, in [1, 101] (default 9).
+        ``n_quad`` is a deprecated alias.
     tol : float
         Relative residual :math:`\\max_j |\\Phi_j - r_j| / \\max_j r_j`, > 0.
     maxiter : int
@@ -471,7 +493,7 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
 
     and ``quenched=True`` replaces :math:`\\Phi(\\mu_j, \\sigma_j)` by
     :math:`E_z[\\Phi(\\mu_j + s_j z, \\sigma_j)]`, :math:`z \\sim N(0, 1)` (Gauss-Hermite,
-    ``n_quad`` nodes), with :math:`V_b` solved self-consistently. In "population" mode
+    ``n_nodes`` nodes), with :math:`V_b` solved self-consistently. In "population" mode
     this is the standard quenched-disorder theory (van Vreeswijk & Sompolinsky 1998;
     Roxin et al. 2011). In "neuron" mode :math:`\\mu_j` already contains the realised
     presynaptic rates, so the spread is an *additional* assumption: it models presynaptic
@@ -508,7 +530,8 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         raise ValueError(f"presynaptic = {presynaptic!r} is unknown; allowed: {PRESYNAPTIC_MODES}")
     if not isinstance(quenched, (bool, np.bool_)):
         raise TypeError(f"quenched must be a bool, got {type(quenched).__name__}")
-    n_quad = check_int("n_quad", n_quad, lo=1, hi=101)
+    n_nodes = check_int("n_nodes", renamed_keyword("n_nodes", n_nodes, "n_quad", n_quad,
+                                                   default=9), lo=1, hi=101)
     check_positive("tol", tol)
     maxiter = check_int("maxiter", maxiter, lo=1)
     silent_rate = check_nonnegative("silent_rate", silent_rate, unit="Hz")
@@ -541,7 +564,7 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         eif_table = any(nr.kind == "EIF" and g.size > 1000 for nr, g in zip(params.neurons, groups))
     transfer = PopulationTransfer(params, filters, groups, table=bool(eif_table))
     deadline = t_start + time_budget
-    model = _NetworkModel(params, W, population, k_X, transfer, bool(quenched), n_quad)
+    model = _NetworkModel(params, W, population, k_X, transfer, bool(quenched), n_nodes)
 
     # --- population-mode solution (the answer in that mode, the start otherwise)
     try:
@@ -603,13 +626,13 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         message = "did not converge: " + message
     result = NetworkMeanFieldResult(
         rate=rate, mu=mu, sigma=sigma, tau_s=tau, drive=drive, balance_index=bindex,
-        sigma_quenched=s, population=population, mean_rate=frac(rate), R=R,
+        sigma_quenched=s, population=population, mean_rate=frac(rate), R_pooled=R,
         rate_variance=V, fraction_silent=frac(rate < silent_rate),
         fraction_saturated=frac(rate > sat[population]), silent_rate=float(silent_rate),
         saturated_rate=sat, converged=bool(converged), residual=float(residual),
         iterations=int(iterations), nmatvec=int(model.nmatvec), method=method,
         message=message, N=N, params=params, filter=tuple(filters), presynaptic=presynaptic,
-        quenched=bool(quenched), elapsed=time.perf_counter() - t_start, extra=extra)
+        quenched=bool(quenched), wall_time=time.perf_counter() - t_start, extra=extra)
     if strict and not result.converged:
         raise ConvergenceError(f"solve_network(N = {N}) did not converge: {result.message}",
                                result)

@@ -21,9 +21,10 @@ import numpy as np
 
 from .checks import (check_finite, check_in_range, check_int, check_nonnegative,
                      check_probability, check_time_constant)
+from .errors import ParameterError, ParameterTypeError
 
 __all__ = ["LIF", "EIF", "Neuron", "NetworkParams", "POPULATIONS", "SOURCES", "PRESETS",
-           "check_network_params", "params_at_size"]
+           "check_network_params", "params_at_size", "population_index"]
 
 POPULATIONS = ("E", "I")
 """Recurrent populations, in the order used by every (2,) and (2, n) array."""
@@ -76,8 +77,8 @@ class LIF:
         for name in ("E_L", "theta", "V_r"):
             check_in_range(f"LIF.{name}", getattr(self, name), -1000.0, 1000.0, unit="mV")
         if not self.theta > self.V_r:
-            raise ValueError(f"LIF.V_r = {self.V_r!r} mV must be below LIF.theta = "
-                             f"{self.theta!r} mV; allowed: V_r < theta")
+            raise ParameterError(f"LIF.V_r = {self.V_r!r} mV must be below LIF.theta = "
+                                 f"{self.theta!r} mV; allowed: V_r < theta", field="LIF.V_r")
 
     @property
     def V_spike(self) -> float:
@@ -143,11 +144,12 @@ class EIF:
             check_in_range(f"EIF.{name}", getattr(self, name), -1000.0, 1000.0, unit="mV")
         check_in_range("EIF.Delta_T", self.Delta_T, 0.0, 100.0, lo_open=True, unit="mV")
         if not self.V_lb < self.V_re < self.V_th:
-            raise ValueError(f"EIF.V_re = {self.V_re!r} mV must lie in (V_lb, V_th) = "
-                             f"({self.V_lb!r}, {self.V_th!r}) mV")
+            raise ParameterError(f"EIF.V_re = {self.V_re!r} mV must lie in (V_lb, V_th) = "
+                                 f"({self.V_lb!r}, {self.V_th!r}) mV", field="EIF.V_re")
         if not self.V_T < self.V_th:
-            raise ValueError(f"EIF.V_T = {self.V_T!r} mV must be below EIF.V_th = "
-                             f"{self.V_th!r} mV (the spike cut); allowed: V_T < V_th")
+            raise ParameterError(f"EIF.V_T = {self.V_T!r} mV must be below EIF.V_th = "
+                                 f"{self.V_th!r} mV (the spike cut); allowed: V_T < V_th",
+                                 field="EIF.V_T")
 
     @property
     def V_spike(self) -> float:
@@ -262,27 +264,32 @@ class NetworkParams:
             check_probability(f"NetworkParams.{name}", getattr(self, name))
         check_in_range("NetworkParams.q_X", self.q_X, 0.0, 1e6)
         if abs(self.q_E + self.q_I - 1.0) > 1e-9:
-            raise ValueError(f"NetworkParams.q_E + q_I = {self.q_E!r} + {self.q_I!r} = "
-                             f"{self.q_E + self.q_I!r}; allowed: the fractions must sum to 1")
+            raise ParameterError(f"NetworkParams.q_E + q_I = {self.q_E!r} + {self.q_I!r} = "
+                                 f"{self.q_E + self.q_I!r}; allowed: the fractions must sum "
+                                 f"to 1", field="NetworkParams.q_E")
         for pair in _PAIRS:
             check_probability(f"NetworkParams.p_{pair}", getattr(self, "p_" + pair))
         for pair in _PAIRS:
             v = check_finite(f"NetworkParams.j_{pair}", getattr(self, "j_" + pair))
             if pair[1] == "I" and v > 0:
-                raise ValueError(f"NetworkParams.j_{pair} = {v!r} mV is out of range; "
-                                 f"allowed: (-inf, 0] mV (inhibitory weights are negative)")
+                raise ParameterError(f"NetworkParams.j_{pair} = {v!r} mV is out of range; "
+                                     f"allowed: (-inf, 0] mV (inhibitory weights are negative)",
+                                     field=f"NetworkParams.j_{pair}")
             if pair[1] in "EX" and v < 0:
-                raise ValueError(f"NetworkParams.j_{pair} = {v!r} mV is out of range; "
-                                 f"allowed: [0, inf) mV (excitatory weights are positive)")
+                raise ParameterError(f"NetworkParams.j_{pair} = {v!r} mV is out of range; "
+                                     f"allowed: [0, inf) mV (excitatory weights are positive)",
+                                     field=f"NetworkParams.j_{pair}")
         check_nonnegative("NetworkParams.r_X", self.r_X, unit="Hz")
         for name in ("tau_E", "tau_I", "tau_X"):
             check_time_constant(f"NetworkParams.{name}", getattr(self, name), allow_zero=True)
         for name in ("neuron_E", "neuron_I"):
             if not isinstance(getattr(self, name), (LIF, EIF)):
-                raise TypeError(f"NetworkParams.{name} must be a LIF or EIF instance, got "
-                                f"{type(getattr(self, name)).__name__}")
+                raise ParameterTypeError(f"NetworkParams.{name} must be a LIF or EIF instance, "
+                                         f"got {type(getattr(self, name)).__name__}",
+                                         field=f"NetworkParams.{name}")
         if not isinstance(self.name, str):
-            raise TypeError(f"NetworkParams.name must be a str, got {type(self.name).__name__}")
+            raise ParameterTypeError(f"NetworkParams.name must be a str, got "
+                                     f"{type(self.name).__name__}", field="NetworkParams.name")
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -416,6 +423,39 @@ class NetworkParams:
             if name in kw and isinstance(kw[name], dict):
                 kw[name] = neuron_from_dict(kw[name])
         return cls(**kw)
+
+
+def population_index(population) -> int:
+    """Index of a recurrent population in every (2,) and (2, n) array: 0 for E, 1 for I.
+
+    Parameters
+    ----------
+    population : {"E", "I", 0, 1}
+        A name from ``POPULATIONS`` or its index (a Python or numpy integer; not a bool).
+
+    Returns
+    -------
+    int
+        0 or 1.
+
+    Raises
+    ------
+    ParameterError
+        (a ``ValueError``) Anything else; the message names the value and what is allowed.
+
+    Examples
+    --------
+    >>> population_index("I"), population_index(0)
+    (1, 0)
+    """
+    if isinstance(population, str):
+        if population in POPULATIONS:
+            return POPULATIONS.index(population)
+    elif isinstance(population, (int, np.integer)) and not isinstance(population, (bool, np.bool_)):
+        if population in (0, 1):
+            return int(population)
+    raise ParameterError(f"population = {population!r} is not allowed; allowed: 'E', 'I', 0 or 1",
+                         field="population")
 
 
 def check_network_params(params) -> NetworkParams:

@@ -224,7 +224,8 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
 
     exps = {k: fit(k, v) for k, v in (("mu_slope", mu_slope), ("mu_spread", mu_spread),
                                       ("silent", silent), ("imbalance", imbalance))}
-    feas = balance_feasibility(params, model, n=solve_kwargs.get("n"))
+    feas = balance_feasibility(params, model,
+                               n_nodes=solve_kwargs.get("n_nodes", solve_kwargs.get("n")))
     return ScanResult(Ns=Narr.astype(np.int64), results=tuple(results), converged=conv,
                       mean_rate=mean_rate, mu_slope=mu_slope, mu_spread=mu_spread,
                       fraction_silent=silent, fraction_saturated=saturated,

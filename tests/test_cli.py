@@ -13,7 +13,7 @@ import meanfield
 from hetbalance import ResultVersionWarning, load_result, main
 from hetbalance.results import git_revision
 from meanfield import DegreeModel, NetworkParams
-from meanfield.modelfile import dump, loads
+from hetbalance.modelfile import dump, loads
 from meanfield.seeding import SEED_RULE
 from meanfield.degree_space import solve
 
@@ -141,7 +141,7 @@ def _bad_model_file(tmp_path):
     (["solve", "--tol", "0"], r"tol = 0.0 is out of range"),
     (["simulate", "--N", "100", "--T", "-1"], r"T = -1.0"),
     (["simulate", "--N", "100", "--T", "0.1", "--dt", "0.01"], r"dt"),
-    (["simulate", "--N", "100", "--seed", "-3"], r"--seed = -3 is out of range"),
+    (["simulate", "--N", "100", "--seed", "-3"], r"--seed: seed = -3 is out of range"),
     (["sweep", "--preset", "akil2021"], r"the following arguments are required: --Ns"),
     (["sweep", "--Ns", "5"], r"N = 5 is out of range"),
     (["sweep", "--Ns", "100", "--jobs", "0"], r"--jobs = 0"),

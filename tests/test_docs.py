@@ -146,7 +146,7 @@ def test_install_command_is_what_ci_runs():
 
 
 def test_every_example_file_loads():
-    from meanfield.modelfile import ModelFileError, load_model_file
+    from hetbalance.modelfile import ModelFileError, load_model_file
 
     for path in sorted(EXAMPLES.glob("*.toml")):
         if path.name == "mistake.toml":

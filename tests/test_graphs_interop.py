@@ -66,14 +66,14 @@ def test_from_networkx_reorders_by_population():
 
 
 def test_size_guard(net):
-    with pytest.raises(ValueError, match=r"more than max_edges = 100.*net\.J"):
+    with pytest.raises(ValueError, match=r"more than max_edges = 100.*net\.weight_matrix\(\)"):
         to_networkx(net, max_edges=100)
     with pytest.raises(ValueError, match="max_memory"):
         to_networkx(net, max_memory=1e3)
 
 
 def test_from_sparse_round_trip_and_weights(net):
-    J = net.J
+    J = net.weight_matrix()
     assert from_sparse(J, net.params, label=net.label, k_X=net.k_X).equals(net)
     A = sp.csr_array((np.ones(J.nnz), J.indices, J.indptr), shape=J.shape)   # adjacency
     assert from_sparse(A, net.params, label=net.label, k_X=net.k_X).equals(net)
@@ -106,7 +106,7 @@ def test_from_sparse_rejects_bad_matrices():
 
 
 def test_J_blocks_and_k_in(net):
-    J = net.J.toarray()
+    J = net.weight_matrix().toarray()
     Jab = net.params.J
     E, I = slice(0, net.N_E), slice(net.N_E, net.N)
     for (a, sa), (b, sb) in [((0, E), (0, E)), ((0, E), (1, I)), ((1, I), (0, E)), ((1, I), (1, I))]:

@@ -75,7 +75,7 @@ def test_invariants_every_model(name):
     assert net.post_indices.dtype == np.int32 and net.post_indptr.dtype == np.int64
     assert net.k_in.shape == (net.N, 3) and net.k_out.shape == (net.N, 2)
     assert net.k_in[:, :2].sum() == net.k_out.sum() == net.n_synapses
-    J = net.J
+    J = net.weight_matrix()
     assert J.shape == (net.N, net.N) and J.nnz == net.n_synapses
     # every weight equals J_ab of its population pair
     pre_pop = (J.indices >= net.N_E).astype(int)
@@ -133,7 +133,7 @@ def test_pair_probabilities_are_p_m(name):
     V = np.zeros((50, 50))
     for s in range(S):
         net = sample_network(params, model, seed=1000 + s, n_bins=4)
-        A += net.J.toarray() != 0
+        A += net.weight_matrix().toarray() != 0
         P = _connection_probability(net, model)
         E += P
         V += P * (1 - P)

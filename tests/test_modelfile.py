@@ -1,4 +1,4 @@
-"""Model files (meanfield.modelfile): exact round trips, units, errors with line numbers, fuzz."""
+"""Model files (hetbalance.modelfile): exact round trips, units, errors with line numbers, fuzz."""
 
 import re
 import time
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from meanfield import EIF, LIF, DegreeModel, Gamma, LogNormal, NetworkParams, TruncatedNormal, Uniform
 from meanfield.labels import Empirical
-from meanfield.modelfile import (CONSTRUCTORS, ModelFile, ModelFileError, dump, dumps, load,
-                                 load_model_file, loads)
+from hetbalance.modelfile import (CONSTRUCTORS, ModelFile, ModelFileError, dump, dumps, load,
+                                  load_model_file, loads)
 
 PRESETS = NetworkParams.presets()
 
@@ -180,8 +180,11 @@ def _line_of(prefix, after=None):
 
 
 def _replace(old, new, after=None):
+    """BASE with the key starting with ``old`` (one line, or a multi-line array) set to ``new``."""
     n = _line_of(old, after) - 1
     lines = list(LINES)
+    if lines[n].endswith("["):    # tomli_w writes arrays one entry a line, up to a "]" line
+        del lines[n + 1:lines.index("]", n) + 1]
     lines[n] = new
     return "\n".join(lines) + "\n", n + 1
 
@@ -205,8 +208,12 @@ def _replace(old, new, after=None):
     ("support", "support = [0.6, 1.5]", None, "model.support", r"mean 1"),
     ("constructor", 'constructor = "from_kernel"', None, "model.constructor", r"not allowed"),
     ("dt", "dt = 0.1", None, "simulation.dt", r"looks like milliseconds"),
-    ("burn_in", "burn_in = 2.0", None, "simulation.burn_in", r"must be below T"),
-    ("seed", "seed = -1", None, "simulation.seed", r"integers >= 0"),
+    # [simulation] values are checked by simulate's own rules (check_settings)
+    ("burn_in", "burn_in = 2.0", None, "simulation.burn_in", r"allowed: \[0.0, 2.0\) s"),
+    ("burn_in", "burn_in = 0.00015", None, "simulation.burn_in", r"not a multiple of dt"),
+    ("dt", "dt = 0.002", None, "simulation.dt", r"tau_E = 0.008 s; allowed: \(0, tau_E/5\]"),
+    ("dt", "dt = 0.00015", None, "simulation.dt", r"does not divide T = 2.0 s"),
+    ("seed", "seed = -1", None, "simulation.seed", r"integers in \[0, inf\]"),
     ("seed", "seed = 1.5", None, "simulation.seed", r"expected an integer"),
     ("format", "format = 2", None, "format", r"reads format 1"),
     ("kind", 'kind = "QIF"', "[network.neuron_E]", "network.neuron_E.kind", r"'LIF', 'EIF'"),
@@ -233,7 +240,7 @@ def test_unknown_key_and_table_and_missing_field():
     assert LINES[e.value.line - 2].startswith("c =")
     with pytest.raises(ModelFileError, match=r"line 1, key extra: unknown key 'extra'"):
         loads("[extra]\nx = 1\n" + BASE)
-    text = BASE.replace("r_X = 10.0  # Hz\n", "")
+    text = BASE.replace("r_X = 10.0\n", "")
     with pytest.raises(ModelFileError, match=r"key network.r_X: missing key\(s\) \['r_X'\]") as e:
         loads(text)
     assert e.value.line == _line_of("[network]")
@@ -245,6 +252,19 @@ def test_toml_syntax_error_has_line():
     text, line = _replace("c =", "c = = 3")
     with pytest.raises(ModelFileError, match=rf"line {line}: invalid TOML"):
         loads(text)
+    # an array left open: tomllib says "at end of document", i.e. the last line
+    with pytest.raises(ModelFileError, match=r"line 3: invalid TOML") as e:
+        loads('[model]\nconstructor = "assortative"\nsupport = [\n')
+    assert e.value.line == 3
+
+
+def test_simulation_backend_is_checked_by_simulate_rules():
+    with pytest.raises(ModelFileError, match=r"key simulation.backend: backend = 'cuda' is not "
+                                             r"allowed; allowed: \('auto', 'numpy', 'numba'\)"):
+        loads(BASE + 'backend = "cuda"\n')   # [simulation] is BASE's last table
+    from validation.simulator import SIMULATION_DEFAULTS
+    from hetbalance.modelfile import SIMULATION_KEYS
+    assert SIMULATION_KEYS == tuple(SIMULATION_DEFAULTS)
 
 
 def test_load_model_file_inputs(tmp_path):

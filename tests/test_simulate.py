@@ -22,7 +22,7 @@ from graphs.network import Network, transpose_structure
 from meanfield import EIF, LIF, NetworkParams
 from meanfield.seeding import SEED_RULE, seed_from_record
 from validation import SimulationError, SimulationResult, simulate
-from validation.progress import Progress
+from validation.progress import progress_bar
 from validation.result import isi_cv
 
 import validation.simulator as _sim_module
@@ -454,19 +454,49 @@ def test_interrupt_flag_stops_at_chunk_boundary(monkeypatch):
 
 # ----------------------------------------------------------------------------- progress
 def test_progress_reports_only_when_asked_or_on_a_terminal(capsys):
+    pytest.importorskip("tqdm")
     buf = io.StringIO()
-    p = Progress(10.0, enabled=True, stream=buf, delay=0.0, interval=0.0)
-    p.update(2.5, "mean rate 5 Hz")
+    p = progress_bar(10.0, enabled=True, stream=buf, desc="simulate", unit="s", delay=0.0,
+                     interval=0.0)
+    p.set_postfix_str("mean rate 5 Hz", refresh=False)
+    p.update(2.5)
     p.close()
     text = buf.getvalue()
-    assert "simulate: 2.500/10 s" in text and "25.0%" in text and "done" in text
+    assert "simulate:  25.0%" in text and "2.5/10 s" in text and "mean rate 5 Hz" in text
     quiet = io.StringIO()
-    p = Progress(10.0, enabled=None, stream=quiet, delay=0.0, interval=0.0)   # not a tty
+    p = progress_bar(10.0, enabled=None, stream=quiet, delay=0.0, interval=0.0)   # not a tty
     p.update(5.0)
     p.close()
     assert quiet.getvalue() == ""
     simulate(make_network(make_params()), T=0.05, burn_in=0.0, progress=None)
     assert capsys.readouterr().err == ""
+    # progress=True shows the bar (simulate delays it by 2 s: made 0 here)
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(_sim_module, "progress_bar",
+                   lambda *a, **k: progress_bar(*a, **{**k, "delay": 0.0, "interval": 0.0}))
+    try:
+        res = simulate(make_network(make_params()), T=0.05, burn_in=0.0, progress=True)
+    finally:
+        monkey.undo()
+    err = capsys.readouterr().err
+    assert "simulate: 100.0%" in err and "0.05/0.05 s" in err
+    assert f"mean rate {res.mean_rate:.3g} Hz" in err
+
+
+def test_progress_without_tqdm_is_silent(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)     # import tqdm now raises ImportError
+    with pytest.raises(ImportError):
+        import tqdm  # noqa: F401
+    buf = io.StringIO()
+    p = progress_bar(10.0, enabled=True, stream=buf, delay=0.0)
+    p.update(2.5)
+    p.set_postfix_str("x")
+    p.close()
+    assert buf.getvalue() == "" and p.n == 2.5
+    ref = simulate(make_network(make_params()), T=0.05, burn_in=0.0, seed=3, progress=False)
+    res = simulate(make_network(make_params()), T=0.05, burn_in=0.0, seed=3, progress=True)
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(res.spike_ids, ref.spike_ids)
 
 
 # ----------------------------------------------------------------------------- numpy internals

@@ -310,7 +310,7 @@ def test_kernel_negative_on_the_solver_grid_is_an_error():
     p = NetworkParams.preset("akil2021_lif")
     assert solve(p, model, 10**4).converged
     with pytest.raises(ValueError, match=r"m_EE = .*allowed: \[0, 1\]"):
-        solve(p, model, 10**4, n=64)
+        solve(p, model, 10**4, n_nodes=64)
 
 
 @pytest.mark.slow

@@ -114,11 +114,11 @@ def test_population_mode_formula(bench2000):
     S = np.stack([pop == 0, pop == 1], axis=1).astype(float)
     U = np.asarray(W @ S)
     nr = p.neurons[0]
-    mu = nr.E_L + nr.tau_m * (U @ res.R + p.J[pop, 2] * k_X * p.r_X)
+    mu = nr.E_L + nr.tau_m * (U @ res.R_pooled + p.J[pop, 2] * k_X * p.r_X)
     np.testing.assert_allclose(res.mu, mu, rtol=1e-10, atol=1e-9)
     kout = np.bincount(W.indices, minlength=p.N)
     R = [np.sum(kout[pop == b] * res.rate[pop == b]) / kout[pop == b].sum() for b in (0, 1)]
-    np.testing.assert_allclose(res.R, R, rtol=1e-8)
+    np.testing.assert_allclose(res.R_pooled, R, rtol=1e-8)
 
 
 def test_quenched_correction(bench2000):
@@ -132,7 +132,7 @@ def test_quenched_correction(bench2000):
     s = p.neurons[0].tau_m * np.sqrt(U2 @ q.rate_variance)
     np.testing.assert_allclose(q.sigma_quenched, s, rtol=1e-8)
     # more quadrature nodes change the answer by < 1e-4 (9-node Gauss-Hermite is converged)
-    q21 = solve_network(p, W, pop, k_X, quenched=True, n_quad=21)
+    q21 = solve_network(p, W, pop, k_X, quenched=True, n_nodes=21)
     np.testing.assert_allclose(q21.rate, q.rate, rtol=1e-4, atol=1e-6)
     # without rate heterogeneity (fixed in-degree) the correction vanishes
     Wf, popf, kXf = er_graph(p, seed=3, fixed=True)
@@ -200,7 +200,7 @@ def test_with_the_graphs_sampler():
     p = NetworkParams.preset("akil2021_lif", N=4000)
     model = DegreeModel.assortative(3.0, (0.5, 1.5), n_nodes=32)
     net = graphs.sample_network(p, model, seed=5)
-    res = solve_network(p, net.J, net.population, net.k_X)
+    res = solve_network(p, net.weight_matrix(), net.population, net.k_X)
     ref = solve(p, model)
     assert res.converged
     # finite-K sampling noise (CV of in-degrees ~ 1/sqrt(K) ~ 5 %) shifts rates by a few %

@@ -114,3 +114,19 @@ def test_sweep_with_dask_executor(tmp_path):
     assert [r["x2"] for r in res.results] == [1, 4, 9]
     again = sweep(square, grid(x=[1, 2, 3]), executor="serial", cache_dir=tmp_path / "c")
     assert all(again.from_cache)
+
+
+def test_sweep_progress_bar_with_and_without_tqdm(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    points = grid(x=[1, 2, 3])
+    sweep(square, points[:1], executor="serial", cache_dir=tmp_path, progress=False)
+    assert capsys.readouterr().err == ""
+    res = sweep(square, points, executor="serial", cache_dir=tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert res.from_cache == [True, False, False]
+    # (redraws at most every 0.5 s: the fast points show only the start and the end)
+    assert "sweep:   0.0%" in err and "sweep: 100.0%" in err and "3/3 points" in err
+    # without tqdm: no bar, no error, the same results
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)
+    again = sweep(square, points, executor="serial", progress=True)
+    assert capsys.readouterr().err == "" and again.results == res.results

@@ -13,14 +13,13 @@ import dataclasses
 import hashlib
 import json
 import numbers
-import os
 import pathlib
 import pickle
-import tempfile
 
 import numpy as np
 
 import meanfield
+from graphs.io import atomic_open
 from meanfield.seeding import SEED_RULE
 
 __all__ = ["content_hash", "DiskCache"]
@@ -112,15 +111,8 @@ class DiskCache:
 
     def put(self, key: str, result, meta: dict | None = None) -> None:
         payload = {"version": meanfield.__version__, "meta": meta or {}, "result": result}
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(self.path(key)) as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     def keys(self) -> list[str]:
         return sorted(p.stem for p in self.folder.glob("*.pkl"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meanfield.checks import check_int
-from meanfield.params import POPULATIONS
+from meanfield.params import POPULATIONS, population_index
 
 __all__ = ["compare", "Comparison", "PopulationComparison", "scalar_label", "theory_at",
            "linear_fit"]
@@ -151,8 +151,7 @@ class Comparison:
     extra: dict = field(default_factory=dict)
 
     def __getitem__(self, pop) -> PopulationComparison:
-        idx = POPULATIONS.index(pop) if isinstance(pop, str) else int(pop)
-        return self.populations[idx]
+        return self.populations[population_index(pop)]
 
     @property
     def E(self) -> PopulationComparison:

@@ -41,12 +41,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphs.network import Network, row_chunks
-from meanfield.checks import check_in_range, check_int, check_positive
+from meanfield.checks import check_int, check_positive
 from meanfield.params import EIF, LIF, NetworkParams
 from meanfield.seeding import SEED_RULE, resolve_seed, streams
 
 from .result import SpikeRecord, isi_cv, spike_counts
-from .simulator import _check_match, _per_neuron
+from .simulator import _check_match, _per_neuron, check_settings
 
 __all__ = ["to_nest", "run_nest", "NestNetwork", "NestResult", "NestMismatchWarning",
            "psc_weight", "NEST_MODELS"]
@@ -58,7 +58,6 @@ NEST_MODELS = ("auto", "iaf_psc_exp", "iaf_psc_exp_multisynapse", "iaf_psc_delta
 _RECEPTORS_MULTI = (1, 2, 3)       # receptor ports of E, I, X in iaf_psc_exp_multisynapse
 _CONNECT_CHUNK = 1 << 22           # synapses per array-connect call (bounds temporaries)
 _TIC = 1e-6                        # s: NEST's default tic (tics_per_ms = 1000)
-_REL = 1e-9
 
 
 class NestMismatchWarning(UserWarning):
@@ -847,18 +846,9 @@ def run_nest(network: Network, params: NetworkParams | None = None, T: float | N
     params = _check_match(network, params)
     if T is None:
         raise TypeError("run_nest() needs T, the simulated duration in s")
-    T = check_positive("T", T, unit="s")
-    dt = check_positive("dt", dt, unit="s")
-    n_steps = int(round(T / dt))
-    if n_steps < 1 or abs(n_steps * dt - T) > _REL * T:
-        raise ValueError(f"dt = {dt!r} s does not divide T = {T!r} s (T/dt = {T / dt!r}); "
-                         "allowed: T an integer multiple of dt")
-    burn_in = check_in_range("burn_in", burn_in, 0.0, T, hi_open=True, unit="s",
-                             hint="use burn_in=0 for short runs")
-    n0 = int(round(burn_in / dt))
-    if abs(n0 * dt - burn_in) > _REL * max(burn_in, dt):
-        raise ValueError(f"burn_in = {burn_in!r} s is not a multiple of dt = {dt!r} s; "
-                         "allowed: integer multiples of dt in [0, T)")
+    window = check_settings(T=T, dt=dt, burn_in=burn_in)   # simulate's rules, no Euler bound
+    T, dt, burn_in = window["T"], window["dt"], window["burn_in"]
+    n_steps, n0 = int(round(T / dt)), int(round(burn_in / dt))
     nn = to_nest(network, params, dt=dt, seed=seed, V0=V0, drive=drive, external=external,
                  C_m=C_m, model=model, method=method, n_threads=n_threads, reset_kernel=True)
     nest = _import_nest()

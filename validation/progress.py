@@ -1,9 +1,10 @@
-"""Progress reporting and graceful Ctrl-C for long loops.
+"""Progress bars and graceful Ctrl-C for long loops.
 
-``Progress`` prints one self-overwriting status line on a terminal once a run has taken
-more than ``delay`` seconds of wall time, and stays quiet otherwise (output not a
-terminal, or ``enabled=False``). ``interrupt_guard`` turns the first Ctrl-C into a flag the
-loop polls between chunks, so the caller can return what it has; a second Ctrl-C raises
+``progress_bar`` is the one progress bar of hetbalance (``simulate`` and ``sweep``): a
+``tqdm`` bar on stderr when tqdm is installed (extras ``test``, ``figures``, ``fast`` and
+``cli``) and the output is a terminal, and a silent stand-in otherwise, so ``progress=``
+never fails. ``interrupt_guard`` turns the first Ctrl-C into a flag the loop polls between
+chunks, so the caller can return what it has; a second Ctrl-C raises
 ``KeyboardInterrupt`` as usual.
 """
 
@@ -13,71 +14,68 @@ import contextlib
 import signal
 import sys
 import threading
-import time
 
-__all__ = ["Progress", "interrupt_guard"]
+__all__ = ["progress_bar", "interrupt_guard"]
 
 
-class Progress:
-    """A one-line progress report for a loop over simulated time.
+class _NoBar:
+    """What ``progress_bar`` returns when there is no bar: the tqdm calls we use, silent."""
+
+    n = 0
+
+    def update(self, n=1):
+        self.n += n
+
+    def set_postfix_str(self, s="", refresh=True):
+        pass
+
+    def close(self):
+        pass
+
+
+def progress_bar(total: float, *, enabled=None, desc: str = "", unit: str = "it",
+                 stream=None, delay: float = 2.0, interval: float = 0.5):
+    """A ``tqdm`` progress bar, or a silent stand-in with the same methods.
 
     Parameters
     ----------
     total : float
-        Simulated time the loop will cover, s.
+        Amount of work: simulated seconds for ``simulate``, points for ``sweep``.
     enabled : bool or None
-        None (default): report only when ``stream`` is a terminal. True: always report
-        (still only after ``delay``). False: never.
+        None (default): a bar only when ``stream`` is a terminal. True: always (when tqdm
+        is installed). False: never.
+    desc, unit : str
+        Label of the bar and unit of ``total``.
     stream : file, optional
         Where to write (default ``sys.stderr``).
     delay : float
-        Wall-time seconds before the first report, default 2.
+        Wall-time seconds before the bar first appears (default 2: short runs stay quiet).
     interval : float
-        Minimum wall-time seconds between reports, default 0.5.
-    label : str
-        Prefix of the line.
+        Minimum wall-time seconds between redraws (default 0.5).
+
+    Returns
+    -------
+    tqdm.tqdm or a silent stand-in
+        Use ``update(n)``, ``set_postfix_str(text)``, ``close()``, ``n``.
+
+    Notes
+    -----
+    tqdm is optional: without it (``pip install tqdm``) there is no bar and no error.
     """
-
-    def __init__(self, total: float, enabled=None, stream=None, delay: float = 2.0,
-                 interval: float = 0.5, label: str = "simulate"):
-        self.total = float(total)
-        self.stream = sys.stderr if stream is None else stream
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty()) if callable(isatty) else False
-        self.enabled = bool(enabled)
-        self.delay = float(delay)
-        self.interval = float(interval)
-        self.label = label
-        self.t0 = time.perf_counter()
-        self._last = -float("inf")
-        self._printed = False
-
-    def update(self, done: float, extra: str = "") -> None:
-        """Report that ``done`` seconds of the ``total`` are simulated."""
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        wall = now - self.t0
-        if wall < self.delay or now - self._last < self.interval:
-            return
-        self._last = now
-        frac = done / self.total if self.total > 0 else 1.0
-        eta = wall * (1.0 - frac) / frac if frac > 0 else float("nan")
-        line = (f"{self.label}: {done:.3f}/{self.total:g} s ({100 * frac:5.1f}%), "
-                f"wall {wall:.1f} s, ETA {eta:.1f} s")
-        if extra:
-            line += f", {extra}"
-        self.stream.write("\r" + line.ljust(79))
-        self.stream.flush()
-        self._printed = True
-
-    def close(self, message: str = "") -> None:
-        """End the line (only if something was printed)."""
-        if self.enabled and self._printed:
-            wall = time.perf_counter() - self.t0
-            self.stream.write(f"\r{self.label}: done in {wall:.1f} s {message}".ljust(79) + "\n")
-            self.stream.flush()
+    stream = sys.stderr if stream is None else stream
+    if enabled is None:
+        isatty = getattr(stream, "isatty", None)
+        enabled = bool(isatty()) if callable(isatty) else False
+    if not enabled:
+        return _NoBar()
+    try:   # imported here: optional, and only needed when a bar is shown
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit=unit, file=stream, delay=delay,
+                mininterval=interval, leave=True, dynamic_ncols=True,
+                bar_format="{desc}: {percentage:5.1f}%|{bar}| {n:.4g}/{total:.4g} " + unit
+                           + " [{elapsed}<{remaining}{postfix}]")
 
 
 class _Flag:

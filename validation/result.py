@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from meanfield.params import NetworkParams, SOURCES
+from meanfield.params import NetworkParams, SOURCES, population_index
 
 __all__ = ["SimulationResult", "SimulationError", "spike_counts", "isi_cv"]
 
@@ -315,11 +315,7 @@ class SimulationResult(SpikeRecord):
     def _population_mask(self, population) -> np.ndarray:
         if population is None:
             return np.ones(self.N, dtype=bool)
-        if isinstance(population, str) and population in ("E", "I"):
-            population = "EI".index(population)
-        if population in (0, 1):
-            return self.population == population
-        raise ValueError(f"population = {population!r} is not allowed; allowed: None, 'E', 'I', 0, 1")
+        return self.population == population_index(population)
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:

@@ -23,17 +23,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphs.network import Network, row_chunks, transpose_structure
-from meanfield.checks import check_array, check_in_range, check_int, check_positive
+from meanfield.checks import (check_array, check_in_range, check_int, check_nonnegative,
+                              check_positive)
+from meanfield.errors import ParameterError
 from meanfield.params import EIF, NetworkParams
 from meanfield.seeding import SEED_RULE, resolve_seed, streams
 
-from .progress import Progress, interrupt_guard
+from .progress import interrupt_guard, progress_bar
 from .result import SimulationError, SimulationResult, isi_cv
 
-__all__ = ["simulate", "BACKENDS", "CHUNK_STEPS", "EXP_CLIP"]
+__all__ = ["simulate", "check_settings", "SIMULATION_DEFAULTS", "BACKENDS", "CHUNK_STEPS",
+           "EXP_CLIP"]
 
 BACKENDS = ("auto", "numpy", "numba")
 """Accepted values of ``simulate(backend=...)``."""
+
+SIMULATION_DEFAULTS = {"T": 1.0, "dt": 1e-4, "burn_in": 0.2, "seed": 0, "backend": "auto"}
+"""Default simulation settings (T, dt, burn_in in s), in the order settings are listed.
+
+``dt``, ``burn_in`` and ``backend`` are ``simulate``'s keyword defaults. ``simulate``
+itself requires ``T`` and draws fresh entropy for ``seed=None``; the command line and model
+files, which record what they ran, use ``T = 1.0`` s and ``seed = 0`` when none is given.
+Checked by ``check_settings``."""
 
 CHUNK_STEPS = 256
 """Time steps per chunk. External Poisson events are drawn per chunk; progress, Ctrl-C and
@@ -45,6 +56,7 @@ EXP_CLIP = 700.0
 
 _STRUCTURAL_FIELDS = ("N", "q_E", "q_I", "q_X", "p_EE", "p_EI", "p_EX", "p_IE", "p_II", "p_IX")
 _REL = 1e-9  # relative tolerance for "dt divides T" (floating-point representation only)
+_DT_MS_HINT = 0.01  # s: a dt this large that fits the rules in ms was probably meant in ms
 _GATHER_LOOP_MAX = 64  # spikes per step below which target rows are gathered by a list
 _ROW_VIEWS_MAX = 1 << 18  # up to this N the numpy path keeps one view per neuron's targets
 _SPIKE_BUFFER_EXTRA = 1 << 16  # numba spike buffer: N + this; emptied when nearly full
@@ -90,27 +102,113 @@ class _Setup:
     rec_every: int
 
 
-def _check_dt(dt, T, params: NetworkParams):
-    dt = check_positive("dt", dt, unit="s")
-    T = check_positive("T", T, unit="s")
-    n_steps = int(round(T / dt))
-    if n_steps < 1 or abs(n_steps * dt - T) > _REL * T:
-        raise ValueError(f"dt = {dt!r} s does not divide T = {T!r} s (T/dt = {T / dt!r}); "
-                         f"allowed: T an integer multiple of dt")
-    for b, tau in zip("EIX", params.tau_syn):
-        if tau > 0 and dt > tau / 5 * (1 + _REL):
-            raise ValueError(f"dt = {dt!r} s is out of range for tau_{b} = {tau!r} s; allowed: "
-                             f"(0, tau_{b}/5] = (0, {tau / 5!r}] s (forward Euler on the "
-                             f"synaptic current)")
-    for a, neuron in zip("EI", params.neurons):
-        if neuron.tau_ref > 0 and dt > neuron.tau_ref * (1 + _REL):
-            raise ValueError(f"dt = {dt!r} s is out of range for neuron_{a}.tau_ref = "
-                             f"{neuron.tau_ref!r} s; allowed: (0, tau_ref] when tau_ref > 0")
-        if dt > neuron.tau_m / 5 * (1 + _REL):
-            raise ValueError(f"dt = {dt!r} s is out of range for neuron_{a}.tau_m = "
-                             f"{neuron.tau_m!r} s; allowed: (0, tau_m/5] = (0, "
-                             f"{neuron.tau_m / 5!r}] s (forward Euler on the membrane)")
-    return dt, T, n_steps
+def _dt_rules(params: NetworkParams):
+    """Each upper bound on dt: (bound in s, the constant it comes from, the allowed range)."""
+    rules = [(tau / 5, f"tau_{b} = {tau!r} s", f"(0, tau_{b}/5] = (0, {tau / 5!r}] s (forward "
+              f"Euler on the synaptic current)")
+             for b, tau in zip("EIX", map(float, params.tau_syn)) if tau > 0]
+    for a, nrn in zip("EI", params.neurons):
+        if nrn.tau_ref > 0:
+            rules.append((nrn.tau_ref, f"neuron_{a}.tau_ref = {nrn.tau_ref!r} s",
+                          "(0, tau_ref] when tau_ref > 0"))
+        rules.append((nrn.tau_m / 5, f"neuron_{a}.tau_m = {nrn.tau_m!r} s",
+                      f"(0, tau_m/5] = (0, {nrn.tau_m / 5!r}] s (forward Euler on the membrane)"))
+    return rules
+
+
+def check_settings(params: NetworkParams | None = None, **settings) -> dict:
+    """Check simulation settings with the rules ``simulate`` applies; return them converted.
+
+    The one place that decides whether ``T``, ``dt``, ``burn_in``, ``seed`` and ``backend``
+    are valid: ``simulate`` calls it, and so do the model-file reader and the command line
+    (``hetbalance``) for the ``[simulation]`` table and the options.
+
+    Parameters
+    ----------
+    params : NetworkParams, optional
+        The network; with it, ``dt`` is also checked against its time constants.
+    **settings
+        Any of ``T`` (s, > 0), ``dt`` (s, > 0; with ``params``: at most tau_b/5 for every
+        synaptic time constant tau_b > 0, at most tau_ref when tau_ref > 0 and at most
+        tau_m/5), ``burn_in`` (s, in [0, T), a multiple of dt), ``seed`` (integer >= 0)
+        and ``backend`` (one of ``BACKENDS``). Only the given keys are checked, each
+        relation (dt divides T, burn_in below T and a multiple of dt) when both sides are
+        given.
+
+    Returns
+    -------
+    dict
+        The given settings as float (T, dt, burn_in), int (seed) and str (backend), in the
+        order of ``SIMULATION_DEFAULTS``.
+
+    Raises
+    ------
+    meanfield.errors.ParameterError
+        (a ``ValueError``) A value out of range; ``.field`` is the setting's key.
+    meanfield.errors.ParameterTypeError
+        (a ``TypeError``) A value of the wrong type; ``.field`` is the key.
+    TypeError
+        A key that is not a setting.
+
+    Examples
+    --------
+    >>> from meanfield import NetworkParams
+    >>> check_settings(NetworkParams.preset("akil2021"), T=2, dt=1e-4, backend="numpy")
+    {'T': 2.0, 'dt': 0.0001, 'backend': 'numpy'}
+    >>> check_settings(NetworkParams.preset("akil2021"), dt=0.1)
+    Traceback (most recent call last):
+        ...
+    meanfield.errors.ParameterError: dt = 0.1 s is out of range for tau_E = 0.008 s; allowed: (0, tau_E/5] = (0, 0.0016] s (forward Euler on the synaptic current); times are in seconds: 0.1 looks like milliseconds, did you mean 0.0001 s?
+    """
+    unknown = [k for k in settings if k not in SIMULATION_DEFAULTS]
+    if unknown:
+        raise TypeError(f"unknown simulation setting(s) {unknown}; allowed: "
+                        f"{', '.join(SIMULATION_DEFAULTS)}")
+    out = {}
+    T = dt = None
+    if "T" in settings:
+        T = out["T"] = check_positive("T", settings["T"], unit="s")
+    if "dt" in settings:
+        dt = out["dt"] = check_positive("dt", settings["dt"], unit="s")
+        if T is not None:
+            n_steps = int(round(T / dt))
+            if n_steps < 1 or abs(n_steps * dt - T) > _REL * T:
+                raise ParameterError(f"dt = {dt!r} s does not divide T = {T!r} s (T/dt = "
+                                     f"{T / dt!r}); allowed: T an integer multiple of dt",
+                                     field="dt")
+        if params is not None:
+            rules = _dt_rules(params)
+            dt_max = min(bound for bound, _, _ in rules)
+            hint = ""
+            if dt >= _DT_MS_HINT and dt / 1000 <= dt_max:
+                hint = (f"; times are in seconds: {dt:g} looks like milliseconds, did you mean "
+                        f"{dt / 1000:g} s?")
+            for bound, constant, allowed in rules:
+                if dt > bound * (1 + _REL):
+                    raise ParameterError(f"dt = {dt!r} s is out of range for {constant}; "
+                                         f"allowed: {allowed}{hint}", field="dt")
+    if "burn_in" in settings:
+        if T is not None:
+            burn_in = check_in_range("burn_in", settings["burn_in"], 0.0, T, hi_open=True,
+                                     unit="s", hint="use burn_in=0 for short runs")
+        else:
+            burn_in = check_nonnegative("burn_in", settings["burn_in"], unit="s")
+        if dt is not None:
+            n0 = int(round(burn_in / dt))
+            if abs(n0 * dt - burn_in) > _REL * max(burn_in, dt):
+                raise ParameterError(f"burn_in = {burn_in!r} s is not a multiple of dt = "
+                                     f"{dt!r} s; allowed: integer multiples of dt in [0, T)",
+                                     field="burn_in")
+        out["burn_in"] = burn_in
+    if "seed" in settings:
+        out["seed"] = check_int("seed", settings["seed"], lo=0)
+    if "backend" in settings:
+        backend = settings["backend"]
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise ParameterError(f"backend = {backend!r} is not allowed; allowed: {BACKENDS}",
+                                 field="backend")
+        out["backend"] = backend
+    return {k: out[k] for k in SIMULATION_DEFAULTS if k in out}
 
 
 def _check_match(network: Network, params):
@@ -223,8 +321,6 @@ def _prepare(network, params, dt, n_steps, n0, drive, record, record_every, exte
 
 
 def _choose_backend(backend: str):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend = {backend!r} is not allowed; allowed: {BACKENDS}")
     if backend == "numpy":
         return "numpy", None
     try:   # lazy: numba is an optional extra and costs ~50 MB and ~0.5 s to import
@@ -627,8 +723,8 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     backend : {"auto", "numpy", "numba"}
         "auto" uses the compiled kernel when numba is installed, else numpy.
     progress : bool or None
-        Progress line on stderr after 2 s of wall time: None (default) only on a
-        terminal, False never, True always.
+        Progress bar on stderr after 2 s of wall time (``validation.progress.progress_bar``,
+        needs tqdm): None (default) only on a terminal, False never, True always.
 
     Returns
     -------
@@ -721,13 +817,9 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     params = _check_match(network, params)
     if T is None:
         raise TypeError("simulate() needs T, the simulated duration in s")
-    dt, T, n_steps = _check_dt(dt, T, params)
-    burn_in = check_in_range("burn_in", burn_in, 0.0, T, hi_open=True, unit="s",
-                             hint="use burn_in=0 for short runs")
-    n0 = int(round(burn_in / dt))
-    if abs(n0 * dt - burn_in) > _REL * max(burn_in, dt):
-        raise ValueError(f"burn_in = {burn_in!r} s is not a multiple of dt = {dt!r} s; "
-                         "allowed: integer multiples of dt in [0, T)")
+    settings = check_settings(params, T=T, dt=dt, burn_in=burn_in, backend=backend)
+    T, dt, burn_in = settings["T"], settings["dt"], settings["burn_in"]
+    n_steps, n0 = int(round(T / dt)), int(round(burn_in / dt))
     if external not in ("poisson", "network"):
         raise ValueError(f"external = {external!r} is not allowed; allowed: 'poisson', 'network'")
     backend_used, kernels = _choose_backend(backend)
@@ -759,7 +851,7 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     ext_count = np.zeros(s.n_src, np.int64)
     n_done = n_spikes = 0
     complete, message = True, "completed"
-    prog = Progress(T, enabled=progress)
+    bar = progress_bar(T, enabled=progress, desc="simulate", unit="s")
     t_loop = time.perf_counter()
     error = None
     with interrupt_guard() as flag, np.errstate(all="ignore"):
@@ -789,12 +881,15 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
                 break
             n_done = start + L
             n_spikes += sum(a.size for a in st.ids[snap[4]:])
-            prog.update(n_done * dt, f"mean rate {n_spikes / (N * n_done * dt):.3g} Hz")
+            bar.set_postfix_str(f"mean rate {n_spikes / (N * n_done * dt):.3g} Hz", refresh=False)
+            bar.update(n_done * dt - bar.n)
             if flag.requested:
                 complete = False
                 message = f"interrupted (Ctrl-C) at t = {n_done * dt:.6g} s of T = {T:g} s"
                 break
-    prog.close("" if complete else message)
+    if not complete:
+        bar.set_postfix_str(message)
+    bar.close()
     wall = time.perf_counter() - t_loop
     if U_start is None:   # stopped before the measurement window started
         U_start = st.U.copy()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 from .cache import DiskCache, content_hash
+from .progress import progress_bar
 
 __all__ = ["sweep", "grid", "SweepResult"]
 
@@ -73,23 +73,6 @@ class SweepResult:
         return len(self.points)
 
 
-class _Progress:
-    def __init__(self, total: int, enabled):
-        self.total, self.done, self.t0 = total, 0, time.monotonic()
-        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
-
-    def step(self, n: int = 1):
-        self.done += n
-        if self.enabled:
-            frac = self.done / max(self.total, 1)
-            bar = "#" * int(30 * frac)
-            el = time.monotonic() - self.t0
-            sys.stderr.write(f"\rsweep [{bar:<30}] {self.done}/{self.total} {el:6.1f} s")
-            sys.stderr.flush()
-            if self.done >= self.total:
-                sys.stderr.write("\n")
-
-
 def sweep(func, points, *, executor: cf.Executor | None = None, cache_dir=None,
           progress=None, max_workers: int | None = None, raise_errors: bool = True) -> SweepResult:
     """Evaluate ``func(**point)`` for every point, in parallel, with caching.
@@ -110,7 +93,8 @@ def sweep(func, points, *, executor: cf.Executor | None = None, cache_dir=None,
         Folder of the on-disk cache. Finished points are written as they finish (atomic
         rename), so a rerun after an interruption computes only the missing points.
     progress : bool, optional
-        Progress bar on stderr; default: only when stderr is a terminal.
+        Progress bar on stderr (``validation.progress.progress_bar``, needs tqdm); default:
+        only when stderr is a terminal.
     raise_errors : bool
         Re-raise the first exception of a point (after saving the others); if False, record
         it in ``errors`` and leave the result None.
@@ -140,8 +124,8 @@ def sweep(func, points, *, executor: cf.Executor | None = None, cache_dir=None,
                 pass
         todo.append(i)
 
-    bar = _Progress(len(points), progress)
-    bar.step(len(points) - len(todo))
+    bar = progress_bar(len(points), enabled=progress, desc="sweep", unit="points", delay=0.0)
+    bar.update(len(points) - len(todo))
     errors: dict = {}
     complete = True
     t0 = time.monotonic()
@@ -151,7 +135,7 @@ def sweep(func, points, *, executor: cf.Executor | None = None, cache_dir=None,
         if cache is not None:
             cache.put(keys[i], value, meta={"func": getattr(func, "__qualname__", repr(func)),
                                             "point": {k: repr(v)[:200] for k, v in points[i].items()}})
-        bar.step()
+        bar.update()
 
     if executor == "serial" or (executor is None and len(todo) <= 1):
         try:
@@ -189,5 +173,6 @@ def sweep(func, points, *, executor: cf.Executor | None = None, cache_dir=None,
         finally:
             if own:
                 ex.shutdown(wait=complete, cancel_futures=not complete)
+    bar.close()
     return SweepResult(points, results, keys, from_cache, errors,
                        complete and not errors, time.monotonic() - t0)

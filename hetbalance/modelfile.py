@@ -2,9 +2,10 @@
 
 One job: turn a TOML text into ``NetworkParams`` + ``DegreeModel`` + simulation settings
 and back, exactly (``loads(dumps(p, m)).params == p`` and the model has the same ``spec``).
-The TOML writer is a small emitter of our own (the data are flat tables of numbers,
-strings, booleans, arrays and inline tables), so writing needs no extra dependency;
-reading uses ``tomllib`` (standard library from Python 3.11; the ``tomli`` backport on 3.10).
+Reading uses ``tomllib`` (standard library from Python 3.11; the ``tomli`` backport on
+3.10); writing uses ``tomli-w`` (``pip install 'hetbalance[cli]'``; imported only when a
+file is written). The ``[simulation]`` table is checked by
+``validation.simulator.check_settings``, the checks ``simulate`` itself applies.
 
 File format (format 1)
 ----------------------
@@ -12,7 +13,8 @@ Units: seconds (s), millivolts (mV), hertz (Hz), as everywhere in hetbalance. Pl
 are read in these units. A quoted number with a unit, ``tau_m = "15 ms"``, is converted
 explicitly: ``s`` and ``ms`` for times, ``mV`` for voltages and weights, ``Hz`` for rates
 (case-sensitive); any other unit, or a unit on a dimensionless key, is an error naming the
-key. The writer always writes plain numbers in s, mV, Hz.
+key. The writer always writes plain numbers in s, mV, Hz (its first comment lines say
+which keys are times, voltages and rates).
 
 .. code-block:: toml
 
@@ -35,8 +37,8 @@ key. The writer always writes plain numbers in s, mV, Hz.
 
     [simulation]                    # optional; every key optional
     T = 2.0                         # s, > 0
-    dt = 1e-4                       # s, in (0, 0.01]
-    burn_in = 0.5                   # s, in [0, T)
+    dt = 1e-4                       # s, <= tau_syn/5, tau_m/5 and tau_ref; divides T
+    burn_in = 0.5                   # s, in [0, T), a multiple of dt
     seed = 1                        # integer >= 0
     backend = "auto"                # "auto", "numpy" or "numba"
 
@@ -58,14 +60,20 @@ Tables and keys:
   ``"normal"``, ``"uniform"``) or an inline table ``{kind = "Gamma", mean_value = 1.0,
   cv = 0.2}`` (``LabelDistribution.to_dict``). TOML has no null: a key that is absent
   takes the constructor's default (the writer omits ``None`` entries).
-- ``[simulation]``: ``T``, ``dt``, ``burn_in`` (s), ``seed``, ``backend``.
+- ``[simulation]``: ``T``, ``dt``, ``burn_in`` (s), ``seed``, ``backend``, checked (with the
+  network's time constants) by ``validation.simulator.check_settings``, i.e. by the rules
+  of ``simulate``; absent keys take ``validation.simulator.SIMULATION_DEFAULTS`` when
+  ``hetbalance simulate`` runs.
 
 Errors: a syntax error, an unknown table or key, a value of the wrong type, a missing
 required field, a value out of range or in the wrong unit (``tau_m = 15`` looks like
 milliseconds: ``LIF`` refuses times above 1 s) raise ``ModelFileError`` (a ``ValueError``)
 whose message starts with the file, the line number and the key, e.g.
 ``case_c.toml, line 12, key network.neuron_E.tau_m: LIF.tau_m = 15.0 s is out of range;
-...``. ``tomllib`` reports no positions, so the line is found by scanning the text for
+...``. The key comes from the error itself: the checks of ``NetworkParams``, ``LIF``,
+``EIF``, ``DegreeModel``, the label distributions and ``check_settings`` raise
+``meanfield.errors.ParameterError`` (or ``ParameterTypeError``) whose ``field`` names the
+parameter. ``tomllib`` reports no positions, so the line is found by scanning the text for
 the key inside its table (the table header's line when the key is absent).
 
 Examples
@@ -83,7 +91,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import numbers
 import os
 import pathlib
@@ -96,8 +103,13 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .degree import DegreeModel
-from .params import EIF, LIF, PRESETS, NetworkParams
+import numpy as np
+
+from graphs.io import atomic_open
+from meanfield.degree import DegreeModel
+from meanfield.errors import ParameterError, ParameterTypeError
+from meanfield.labels import distribution_from_dict
+from meanfield.params import EIF, LIF, PRESETS, NetworkParams
 
 __all__ = ["ModelFile", "ModelFileError", "load_model_file", "load", "loads", "dump", "dumps",
            "FORMAT_VERSION", "SIMULATION_KEYS", "CONSTRUCTORS"]
@@ -109,11 +121,6 @@ CONSTRUCTORS = ("homogeneous", "separable", "recurrent_indegree", "all_indegree"
                 "assortative")
 """``DegreeModel`` constructors a model file can name (those whose spec round-trips)."""
 
-SIMULATION_KEYS = ("T", "dt", "burn_in", "seed", "backend")
-"""Keys of the ``[simulation]`` table."""
-
-_BACKENDS = ("auto", "numpy", "numba")
-_DT_MAX = 0.01    # s; a larger Euler step is almost surely a value in ms
 _TOP_KEYS = ("format", "network", "model", "simulation")
 _NEURONS = {"LIF": LIF, "EIF": EIF}
 _NEURON_TABLES = ("neuron_E", "neuron_I")
@@ -130,6 +137,11 @@ _NEURON_DIMS = {"tau_m": _TIME, "tau_ref": _TIME, "E_L": _VOLTAGE, "theta": _VOL
                 "V_r": _VOLTAGE, "V_T": _VOLTAGE, "Delta_T": _VOLTAGE, "V_th": _VOLTAGE,
                 "V_re": _VOLTAGE, "V_lb": _VOLTAGE}
 _SIM_DIMS = {"T": _TIME, "dt": _TIME, "burn_in": _TIME}
+_HEADER = (f"# hetbalance model file (format {FORMAT_VERSION}). Units: s, mV, Hz; fractions and "
+           f"probabilities dimensionless.\n"
+           f"# Times in s: tau_E, tau_I, tau_X, tau_m, tau_ref, T, dt, burn_in. Voltages and "
+           f"weights in mV:\n# j_ab, E_L, theta, V_r, V_T, Delta_T, V_th, V_re, V_lb. Rates in "
+           f"Hz: r_X.\n")
 _NUMBER_WITH_UNIT = re.compile(
     r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]+)\s*$")
 
@@ -138,9 +150,6 @@ _SPEC_TYPES = {"c": "number", "cv": "number", "in_cv": "number", "out_cv": "numb
                "rho": "number", "n_nodes": "integer", "support": "pair", "in_support": "pair",
                "out_support": "pair", "dist": "dist", "in_dist": "dist", "out_dist": "dist",
                "in_sources": "sources"}
-
-_DIST_NAMES = (r"\b(?:Constant|Uniform|Gamma|LogNormal|TruncatedNormal|Empirical|"
-               r"GaussianCopula|label distribution)\b")
 
 _NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(NetworkParams))
 _SCALAR_FIELDS = tuple(f for f in _NETWORK_FIELDS if f not in _NEURON_TABLES + ("name",))
@@ -344,22 +353,18 @@ def _unknown(ctx, table, tab: dict, allowed) -> None:
                                         f"{', '.join(sorted(allowed))}")
 
 
-def _blame(ctx, table, tab: dict, exc: Exception, pattern: str | None = None):
-    """A ModelFileError at the key an exception's message names (else the table)."""
+def _field_error(ctx, table, tab: dict, exc: Exception):
+    """A ModelFileError at the key named by ``exc.field`` (else at the table).
+
+    ``exc.field`` is the parameter as the check named it, ``"LIF.tau_m"`` or ``"dt"``; its
+    last component is the key inside ``table``.
+    """
+    name = getattr(exc, "field", None)
+    key = name.rpartition(".")[2] if isinstance(name, str) else None
     msg = str(exc) or type(exc).__name__
-    key = None
-    if pattern:
-        m = re.search(pattern, msg)
-        if m and m.group(1) in tab:
-            key = m.group(1)
-    if key is None:
-        for k in sorted(tab, key=len, reverse=True):
-            if re.search(rf"(?<![A-Za-z0-9_.]){re.escape(k)}(?![A-Za-z0-9_])", msg):
-                key = k
-                break
     if not isinstance(exc, (ValueError, TypeError)):
         msg = f"{type(exc).__name__}: {msg}"
-    return ctx.error(table, key, msg)
+    return ctx.error(table, key if key in tab else None, msg)
 
 
 # =============================================================================== network
@@ -384,7 +389,7 @@ def _neuron(ctx, name: str, tab, base):
     try:
         return dataclasses.replace(base, **kw) if same else cls(**kw)
     except (ValueError, TypeError) as exc:
-        raise _blame(ctx, table, tab, exc, r"(?:LIF|EIF)\.(\w+)") from exc
+        raise _field_error(ctx, table, tab, exc) from exc
 
 
 def _network(ctx, tab) -> NetworkParams:
@@ -413,7 +418,7 @@ def _network(ctx, tab) -> NetworkParams:
     try:
         return dataclasses.replace(base, **kw) if base is not None else NetworkParams(**kw)
     except (ValueError, TypeError) as exc:
-        raise _blame(ctx, table, tab, exc, r"NetworkParams\.(\w+)") from exc
+        raise _field_error(ctx, table, tab, exc) from exc
 
 
 # =============================================================================== model
@@ -471,47 +476,38 @@ def _model(ctx, tab) -> DegreeModel:
                                             f"from \"E\", \"I\", \"X\"")
         elif kind == "dist":
             _check_dist(ctx, table, key, value)
+            if isinstance(value, dict):   # build it alone: its errors belong to this key
+                try:
+                    distribution_from_dict(value)
+                except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
+                    raise ctx.error(table, key, str(exc)) from exc
     try:
         return DegreeModel.from_spec(dict(tab))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
-        dist_keys = [k for k in tab if _SPEC_TYPES.get(k) == "dist" and isinstance(tab[k], dict)]
-        if len(dist_keys) == 1 and re.search(_DIST_NAMES, str(exc)):
-            raise ctx.error(table, dist_keys[0], str(exc)) from exc
-        raise _blame(ctx, table, tab, exc) from exc
+        raise _field_error(ctx, table, tab, exc) from exc
 
 
 # =============================================================================== simulation
-def _simulation(ctx, tab) -> dict:
+def _simulation(ctx, tab, params) -> dict:
+    """The [simulation] table: TOML types and units here, values by ``check_settings``."""
+    if not tab:
+        return {}
+    from validation.simulator import SIMULATION_DEFAULTS, check_settings
+
     table = ("simulation",)
-    _unknown(ctx, table, tab, SIMULATION_KEYS)
+    _unknown(ctx, table, tab, tuple(SIMULATION_DEFAULTS))
     out = {}
-    for key in SIMULATION_KEYS:
-        if key not in tab:
-            continue
-        v = tab[key]
+    for key, v in tab.items():
         if key in _SIM_DIMS:
-            x = _number(ctx, table, key, v, _SIM_DIMS[key])
-            if not math.isfinite(x):
-                raise ctx.error(table, key, f"{key} = {x!r} s is not finite")
-            if key == "T" and not x > 0:
-                raise ctx.error(table, key, f"T = {x!r} s is out of range; allowed: (0, inf) s")
-            if key == "dt" and not 0 < x <= _DT_MAX:
-                hint = (f"; times are in seconds: {x:g} looks like milliseconds, did you mean "
-                        f"{x / 1000:g} s?") if x > _DT_MAX else ""
-                raise ctx.error(table, key, f"dt = {x!r} s is out of range; allowed: "
-                                            f"(0, {_DT_MAX:g}] s{hint}")
-            if key == "burn_in" and not x >= 0:
-                raise ctx.error(table, key, f"burn_in = {x!r} s is out of range; allowed: "
-                                            f"[0, T) s")
-            out[key] = x
+            out[key] = _number(ctx, table, key, v, _SIM_DIMS[key])
         elif key == "seed":
-            out[key] = _integer(ctx, table, key, v, lo=0)
+            out[key] = _integer(ctx, table, key, v)
         else:
-            out[key] = _string(ctx, table, key, v, _BACKENDS)
-    if "burn_in" in out and "T" in out and not out["burn_in"] < out["T"]:
-        raise ctx.error(table, "burn_in", f"burn_in = {out['burn_in']!r} s must be below "
-                                          f"T = {out['T']!r} s; allowed: [0, T) s")
-    return out
+            out[key] = _string(ctx, table, key, v)
+    try:
+        return check_settings(params, **out)
+    except (ParameterError, ParameterTypeError) as exc:
+        raise _field_error(ctx, table, tab, exc) from exc
 
 
 # =============================================================================== reading
@@ -543,8 +539,10 @@ def loads(text: str, *, source: str | None = None) -> ModelFile:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise ModelFileError(f"invalid TOML: {exc}", line=int(m.group(1)) if m else None,
-                             source=source) from exc
+        line = int(m.group(1)) if m else None
+        if line is None and "end of document" in str(exc):
+            line = max(len(text.splitlines()), 1)
+        raise ModelFileError(f"invalid TOML: {exc}", line=line, source=source) from exc
     _unknown(ctx, (), doc, _TOP_KEYS)
     if "format" in doc and (isinstance(doc["format"], bool) or doc["format"] != FORMAT_VERSION):
         raise ctx.error((), "format", f"format = {doc['format']!r} is not supported; this "
@@ -561,7 +559,8 @@ def loads(text: str, *, source: str | None = None) -> ModelFile:
             raise ctx.error(("model",), None, f"{exc} (with the [network] p_ab)") from exc
     else:
         model = DegreeModel.homogeneous()
-    simulation = _simulation(ctx, _table(ctx, (), "simulation", doc.get("simulation", {})))
+    simulation = _simulation(ctx, _table(ctx, (), "simulation", doc.get("simulation", {})),
+                             params)
     return ModelFile(params=params, model=model, simulation=simulation, source=source)
 
 
@@ -622,86 +621,62 @@ def load_model_file(path_or_text) -> ModelFile:
 
 
 # =============================================================================== writing
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-            "\r": "\\r"}
-
-
-def _key(k) -> str:
-    k = str(k)
-    return k if _BARE_KEY.match(k) else _string_literal(k)
-
-
-def _string_literal(s: str) -> str:
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\u{o:04X}")
-        elif 0xD800 <= o <= 0xDFFF:
-            raise ValueError(f"string {s!r} contains a lone surrogate (U+{o:04X}), which TOML "
-                             f"cannot hold")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _value(v) -> str:
-    """One TOML value: bool, int, float, str, array or inline table."""
-    if isinstance(v, bool) or type(v).__name__ == "bool_":
-        return "true" if v else "false"
-    if isinstance(v, numbers.Integral):
-        return str(int(v))
-    if isinstance(v, numbers.Real):
-        x = float(v)
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        return repr(x)          # shortest repr: parses back to the same double
+def _plain(v):
+    """``v`` with numpy scalars and arrays as Python numbers and lists, None entries of
+    tables dropped (TOML has no null), for ``tomli_w``."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (numbers.Integral, np.integer)):
+        return int(v)
+    if isinstance(v, (numbers.Real, np.floating)):
+        return float(v)
     if isinstance(v, str):
-        return _string_literal(v)
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"string {v!r} contains a lone surrogate, which TOML cannot "
+                             f"hold") from exc
+        return v
     if isinstance(v, Mapping):
-        items = [f"{_key(k)} = {_value(x)}" for k, x in v.items() if x is not None]
-        return "{" + ", ".join(items) + "}"
-    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
-        v = v.tolist()
-    if isinstance(v, (list, tuple)):
+        return {str(k): _plain(x) for k, x in v.items() if x is not None}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        v = list(v)
         if any(x is None for x in v):
             raise ValueError(f"array {v!r} contains None, which TOML cannot hold")
-        return "[" + ", ".join(_value(x) for x in v) + "]"
+        return [_plain(x) for x in v]
     raise TypeError(f"cannot write a {type(v).__name__} ({v!r}) to TOML")
 
 
-def _unit_comment(dim) -> str:
-    return f"  # {_UNIT_NAMES[dim]}" if dim else ""
-
-
-def _network_lines(params: NetworkParams, compact: bool) -> list:
+def _network_table(params: NetworkParams, compact: bool) -> dict:
     base = PRESETS[params.name]() if compact and params.name in PRESETS else None
-    lines = ["[network]"]
-    if base is not None:
-        lines.append(f"preset = {_value(params.name)}")
+    tab = {} if base is None else {"preset": params.name}
     for k in _SCALAR_FIELDS:
         v = getattr(params, k)
         if base is None or v != getattr(base, k):
-            lines.append(f"{k} = {_value(v)}{_unit_comment(_NETWORK_DIMS.get(k))}")
+            tab[k] = v
     if base is None:
-        lines.append(f"name = {_value(params.name)}")
+        tab["name"] = params.name
     for k in _NEURON_TABLES:
         nrn = getattr(params, k)
         ref = None if base is None else getattr(base, k)
         if ref == nrn:
             continue
         same = ref is not None and ref.kind == nrn.kind
-        lines += ["", f"[network.{k}]", f"kind = {_value(nrn.kind)}"]
+        tab[k] = {"kind": nrn.kind}
         for f in dataclasses.fields(nrn):
             v = getattr(nrn, f.name)
             if not same or v != getattr(ref, f.name):
-                lines.append(f"{f.name} = {_value(v)}{_unit_comment(_NEURON_DIMS.get(f.name))}")
-    return lines
+                tab[k][f.name] = v
+    return tab
+
+
+def _tomli_w():
+    try:
+        import tomli_w
+    except ImportError as exc:   # an optional dependency: only writing needs it
+        raise ImportError("writing a model file needs the package tomli-w: pip install "
+                          "'hetbalance[cli]' (or pip install tomli-w)") from exc
+    return tomli_w
 
 
 def dumps(params: NetworkParams, model: DegreeModel | None = None,
@@ -716,7 +691,8 @@ def dumps(params: NetworkParams, model: DegreeModel | None = None,
         Written as its ``spec`` (built by one of ``CONSTRUCTORS``); omitted when None
         (a reader then takes the homogeneous model).
     simulation : mapping, optional
-        ``[simulation]`` entries (keys from ``SIMULATION_KEYS``), validated as when read.
+        ``[simulation]`` entries (keys from ``SIMULATION_KEYS``), validated as when read
+        (``validation.simulator.check_settings`` with ``params``).
     compact : bool
         If True and ``params.name`` is a preset, write ``preset = ...`` and only the
         fields that differ from it.
@@ -724,11 +700,13 @@ def dumps(params: NetworkParams, model: DegreeModel | None = None,
     Returns
     -------
     str
-        TOML text; ``loads`` of it gives back ``params`` (``==``) and a model with the same
-        ``spec``.
+        TOML text (written by ``tomli_w``, after a comment naming the units); ``loads`` of
+        it gives back ``params`` (``==``) and a model with the same ``spec``.
 
     Raises
     ------
+    ImportError
+        ``tomli-w`` is not installed (``pip install 'hetbalance[cli]'``).
     TypeError
         ``params`` or ``model`` of the wrong type.
     ValueError
@@ -739,26 +717,19 @@ def dumps(params: NetworkParams, model: DegreeModel | None = None,
         raise TypeError(f"params must be a NetworkParams, got {type(params).__name__}")
     if model is not None and not isinstance(model, DegreeModel):
         raise TypeError(f"model must be a DegreeModel or None, got {type(model).__name__}")
-    out = [f"# hetbalance model file (format {FORMAT_VERSION}). Units: s, mV, Hz; "
-           f"fractions and probabilities dimensionless.",
-           f"format = {FORMAT_VERSION}", ""]
-    out += _network_lines(params, compact)
+    doc = {"format": FORMAT_VERSION, "network": _network_table(params, compact)}
     if model is not None:
         spec = model.spec
         if spec.get("constructor") not in CONSTRUCTORS:
             raise ValueError(f"model {model.name!r} (constructor = "
                              f"{spec.get('constructor')!r}) cannot be written to a model file; "
                              f"allowed constructors: {', '.join(CONSTRUCTORS)}")
-        out += ["", "[model]", f"constructor = {_value(spec['constructor'])}"]
-        out += [f"{_key(k)} = {_value(v)}" for k, v in spec.items()
-                if k != "constructor" and v is not None]
+        doc["model"] = spec
     if simulation:
         if not isinstance(simulation, Mapping):
             raise TypeError(f"simulation must be a mapping, got {type(simulation).__name__}")
-        sim = _simulation(_Context(None, "simulation"), dict(simulation))
-        out += ["", "[simulation]"]
-        out += [f"{k} = {_value(v)}{_unit_comment(_SIM_DIMS.get(k))}" for k, v in sim.items()]
-    return "\n".join(out) + "\n"
+        doc["simulation"] = _simulation(_Context(None, "simulation"), dict(simulation), params)
+    return _HEADER + _tomli_w().dumps(_plain(doc))
 
 
 def dump(path, params: NetworkParams, model: DegreeModel | None = None,
@@ -768,7 +739,8 @@ def dump(path, params: NetworkParams, model: DegreeModel | None = None,
     Parameters
     ----------
     path : str or path-like
-        Where to write (UTF-8); an existing file is replaced.
+        Where to write (UTF-8); an existing file is replaced atomically (written to a
+        temporary file in the same folder, then renamed).
     params, model, simulation, compact
         As for ``dumps``.
 
@@ -779,5 +751,13 @@ def dump(path, params: NetworkParams, model: DegreeModel | None = None,
     """
     text = dumps(params, model, simulation, compact=compact)
     path = pathlib.Path(path)
-    path.write_text(text, encoding="utf-8")
+    with atomic_open(path) as f:
+        f.write(text.encode("utf-8"))
     return path
+
+
+def __getattr__(name):
+    if name == "SIMULATION_KEYS":   # from the simulator, imported only when asked for
+        from validation.simulator import SIMULATION_DEFAULTS
+        return tuple(SIMULATION_DEFAULTS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
