@@ -43,6 +43,7 @@ import numpy as np
 import meanfield
 from meanfield.checks import check_in_range, check_int
 from meanfield.degree import DegreeModel, resolve_model
+from meanfield.labels import quantile_bins
 from meanfield.params import POPULATIONS, SOURCES, check_network_params, params_at_size
 from meanfield.seeding import SEED_RULE, resolve_seed, streams
 
@@ -98,16 +99,8 @@ def _make_bins(keys: list, offsets: list, n_bins: int) -> _PreBins:
         firsts.append(b_offset)
         if n == 0:
             continue
-        key = np.asarray(key, dtype=float)
-        uniq = np.unique(key)
-        if len(uniq) <= n_bins:
-            local = np.searchsorted(uniq, key).astype(np.int32)
-            nb = len(uniq)
-        else:
-            order = np.argsort(key, kind="stable")
-            local = np.empty(n, dtype=np.int32)
-            local[order] = (np.arange(n, dtype=np.int64) * n_bins // n).astype(np.int32)
-            nb = n_bins
+        local, nb = quantile_bins(key, n_bins)
+        local = local.astype(np.int32)
         m = np.argsort(local, kind="stable").astype(np.int32)  # ascending ids within a bin
         cnt = np.bincount(local, minlength=nb)
         st = np.zeros(nb + 1, dtype=np.int64)

@@ -18,6 +18,7 @@ from scipy import stats as sps
 
 from meanfield.checks import check_int
 from meanfield.degree import DegreeModel
+from meanfield.labels import quantile_bins
 from meanfield.params import POPULATIONS
 
 from .network import Network, row_chunks
@@ -120,6 +121,8 @@ class BinComparison:
 def label_bins(label: np.ndarray, n_bins: int = 10, component: int = 0):
     """Equal-count quantile bins of labels (one bin per value if there are few values).
 
+    ``meanfield.labels.quantile_bins`` of the label (or of one component of vector labels).
+
     Parameters
     ----------
     label : ndarray, shape (n,) or (n, dim)
@@ -138,17 +141,10 @@ def label_bins(label: np.ndarray, n_bins: int = 10, component: int = 0):
     key : ndarray, shape (n,)
         The 1-d key that was binned.
     """
-    n_bins = check_int("n_bins", n_bins, lo=1, hi=10**6)
     lab = np.asarray(label, dtype=float)
     key = lab if lab.ndim == 1 else lab[:, check_int("component", component, lo=0, hi=lab.shape[1] - 1)]
-    n = len(key)
-    uniq = np.unique(key)
-    if len(uniq) <= n_bins:
-        return np.searchsorted(uniq, key).astype(np.int64), len(uniq), key
-    order = np.argsort(key, kind="stable")
-    bin_id = np.empty(n, dtype=np.int64)
-    bin_id[order] = np.arange(n) * n_bins // n
-    return bin_id, n_bins, key
+    bin_id, n_b = quantile_bins(key, n_bins)
+    return bin_id, n_b, key
 
 
 def _resolve_model(net: Network, model):

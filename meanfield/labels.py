@@ -25,7 +25,55 @@ from .seeding import as_generator
 
 __all__ = ["LabelDistribution", "Constant", "Uniform", "Gamma", "LogNormal",
            "TruncatedNormal", "Empirical", "GaussianCopula", "make_distribution",
-           "distribution_from_dict"]
+           "distribution_from_dict", "quantile_bins"]
+
+
+def quantile_bins(key, n_bins: int) -> tuple[np.ndarray, int]:
+    """Equal-count bins of a 1-d key (e.g. the labels of one population's neurons).
+
+    The one binning rule of hetbalance: ``graphs.stats.label_bins``, the sampler's
+    presynaptic bins (``graphs.sample_network``) and ``validation.compare`` all use it.
+
+    Parameters
+    ----------
+    key : array_like, shape (n,)
+        Values to bin (finite).
+    n_bins : int
+        Number of bins, >= 1.
+
+    Returns
+    -------
+    bin_id : ndarray of int64, shape (n,)
+        Bin of each entry, 0 .. n_b - 1, non-decreasing in ``key``.
+    n_b : int
+        Number of bins: ``n_bins``, or the number of distinct values when the key takes at
+        most ``n_bins`` values (then one bin per value, in increasing order).
+
+    Notes
+    -----
+    With more than ``n_bins`` distinct values the entry of rank r (0-based, stable sort
+    by key: ties in index order) goes to bin :math:`\\lfloor r\\, n_{bins} / n \\rfloor`,
+    so every bin holds :math:`\\lfloor n/n_{bins} \\rfloor` or
+    :math:`\\lceil n/n_{bins} \\rceil` entries (ties may be split between neighbouring
+    bins). For distinct values and n a multiple of ``n_bins`` these are exactly the bins
+    between the quantiles ``np.quantile(key, k / n_bins)``. O(n log n).
+
+    Examples
+    --------
+    >>> quantile_bins([0.3, 0.1, 0.2, 0.4], 2)
+    (array([1, 0, 0, 1]), 2)
+    >>> quantile_bins([2.0, 1.0, 2.0], 5)
+    (array([1, 0, 1]), 2)
+    """
+    n_bins = check_int("n_bins", n_bins, lo=1, hi=10**6)
+    key = np.asarray(key, dtype=float)
+    uniq = np.unique(key)
+    if len(uniq) <= n_bins:
+        return np.searchsorted(uniq, key).astype(np.int64), len(uniq)
+    n = key.size
+    bin_id = np.empty(n, dtype=np.int64)
+    bin_id[np.argsort(key, kind="stable")] = np.arange(n, dtype=np.int64) * n_bins // n
+    return bin_id, n_bins
 
 
 def _gl_unit(n: int) -> tuple[np.ndarray, np.ndarray]:

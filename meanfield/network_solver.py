@@ -30,6 +30,7 @@ from . import transfer as _transfer
 from ._phi import PopulationTransfer, resolve_filter
 from .checks import check_array, check_int, check_nonnegative, check_positive, renamed_keyword
 from .errors import ConvergenceError
+from .labels import quantile_bins
 from .params import POPULATIONS, NetworkParams, population_index
 from .balance import balanced_rates
 from .degree_space import SATURATED_FRACTION, SILENT_RATE, _newton, _relax
@@ -135,7 +136,8 @@ class NetworkMeanFieldResult:
         population : "E", "I", 0, 1 or None
             None groups all neurons together.
         bins : int
-            Number of equal-count groups (10: deciles), >= 1.
+            Number of equal-count groups (10: deciles), >= 1; fewer when ``x`` takes fewer
+            values (``meanfield.labels.quantile_bins``).
 
         Returns
         -------
@@ -151,8 +153,9 @@ class NetworkMeanFieldResult:
         x = check_array("x", x)
         if x.shape != (self.N,):
             raise ValueError(f"x has shape {x.shape}; expected ({self.N},)")
-        order = idx[np.argsort(x[idx], kind="stable")]
-        groups = np.array_split(order, bins)
+        rank = np.argsort(x[idx], kind="stable")
+        which = quantile_bins(x[idx], bins)[0][rank]          # non-decreasing along rank
+        groups = np.split(idx[rank], np.flatnonzero(np.diff(which)) + 1)
         return (np.array([x[g].mean() for g in groups]),
                 np.array([self.rate[g].mean() for g in groups]),
                 np.array([g.size for g in groups]))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meanfield.checks import check_int
+from meanfield.labels import quantile_bins
 from meanfield.params import POPULATIONS, population_index
 
 __all__ = ["compare", "Comparison", "PopulationComparison", "scalar_label", "theory_at",
@@ -69,7 +70,9 @@ class PopulationComparison:
     population : str
         "E" or "I".
     bin_edges : ndarray (n_bins + 1,)
-        Label quantile edges.
+        Label edges of the bins (``meanfield.labels.quantile_bins``): the smallest and
+        largest label, and between bins the midpoint of the largest label of one bin and
+        the smallest of the next; bin k holds labels in ``[bin_edges[k], bin_edges[k+1]]``.
     label_mean : ndarray (n_bins,)
         Mean label of the neurons in each bin.
     count : ndarray (n_bins,)
@@ -182,6 +185,16 @@ class Comparison:
         return "\n".join(lines)
 
 
+def _bin_edges(lab, which, nb) -> np.ndarray:
+    """(nb + 1,) edges of non-empty bins: the extreme labels, midpoints between neighbours."""
+    if nb == 0:
+        return np.zeros(1)
+    lo, hi = np.full(nb, np.inf), np.full(nb, -np.inf)
+    np.minimum.at(lo, which, lab)
+    np.maximum.at(hi, which, lab)
+    return np.concatenate([lo[:1], 0.5 * (hi[:-1] + lo[1:]), hi[-1:]])
+
+
 def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             silent_rate: float = 0.1) -> Comparison:
     """Compare a mean-field theory with a spiking simulation of a realised network.
@@ -197,7 +210,9 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
     network_theory : NetworkMeanFieldResult, optional
         Neuron-level theory (``meanfield.solve_network``) of the same network.
     n_bins : int
-        Label quantile bins per population (>= 1).
+        Label quantile bins per population (>= 1): ``meanfield.labels.quantile_bins``,
+        equal-count bins by rank (one bin per value when the labels take at most
+        ``n_bins`` values).
     silent_rate : float
         Hz; neurons below it count as silent.
 
@@ -225,13 +240,8 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
         th_neuron = theory_at(theory, a, lab) if theory is not None else np.full(idx.size, np.nan)
         nt = (np.asarray(network_theory.rate)[idx] if network_theory is not None
               else np.full(idx.size, np.nan))
-        if np.ptp(lab) > 0:
-            edges = np.quantile(lab, np.linspace(0, 1, n_bins + 1))
-            which = np.clip(np.searchsorted(edges, lab, side="right") - 1, 0, n_bins - 1)
-        else:
-            edges = np.array([lab.min(), lab.max()]) if lab.size else np.zeros(2)
-            which = np.zeros(lab.size, dtype=np.int64)
-        nb = len(edges) - 1
+        which, nb = quantile_bins(lab, n_bins)
+        edges = _bin_edges(lab, which, nb)
         count = np.bincount(which, minlength=nb)
         with np.errstate(invalid="ignore", divide="ignore"):
             def bmean(x):
