@@ -58,7 +58,6 @@ def _gauss_model():
 
 def run_case(name: str, repeats: int) -> dict:
     """Run one case in this process and return its measurements."""
-    import numpy as np
     from meanfield import NetworkParams
     from meanfield.degree import DegreeModel
     from graphs import sample_network

@@ -409,7 +409,6 @@ def kernel_statistics(net: Network, model: DegreeModel | None = None, n_bins: in
     model = _resolve_model(net, model)
     p = net.params.p
     labels = _pop_labels(net)
-    N, N_E = net.N, net.N_E
     bins = {a: label_bins(labels[a], n_bins, component) for a in POPULATIONS}
     nbs = {a: bins[a][1] for a in POPULATIONS}
     # global bin index: E bins first, then I bins

@@ -191,20 +191,6 @@ class LabelGrid:
         return {"Cmu": Cmu, "Csig": Csig, "mu_X": mu_X, "var_X": var_X, "E_L": E_L,
                 "tau_m": tau_m}
 
-    def balance_operator(self, params: NetworkParams):
-        """(A, c) with the O(sqrt N) bracket of condition (B) equal to ``A @ r + c``.
-
-        .. math:: (A r + c)_{a,i} = \\sum_b w_{ab} E_{t'}[m_{ab}(t_{a,i}, t') r_b(t')]
-                                    + X_a k^{in}_{aX}(t_{a,i})   \\quad\\text{(mV Hz)}.
-        """
-        n = self.n
-        W, X = params.W, params.X
-        A = np.zeros((2 * n, 2 * n))
-        for b in (0, 1):
-            A += np.repeat(W[:, b], n)[:, None] * (self.K[b] @ self.B)
-        c = np.repeat(X, n) * self.kin[:, 2, :].ravel()
-        return A, c
-
     def indegree(self, params: NetworkParams) -> np.ndarray:
         """Mean total in-degree (E + I + X synapses) of a neuron with each label, (2, n)."""
         return np.einsum("ab,abn->an", params.K, self.kin)

@@ -34,9 +34,6 @@ __all__ = ["Kernel", "LowRankKernel", "CallableKernel", "MatrixKernel", "DegreeM
 PAIRS_REC = tuple((a, b) for a in POPULATIONS for b in POPULATIONS)
 """The four recurrent (post, pre) pairs, in the order EE, EI, IE, II."""
 
-_MEAN_TOL = 1e-6
-
-
 def _component(t, i):
     t = np.asarray(t, dtype=float)
     return t if t.ndim == 1 or i is None else t[..., i]

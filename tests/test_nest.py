@@ -5,7 +5,6 @@ installed. The statistical check is marked ``slow`` (about 20 s on a 2-core mach
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest

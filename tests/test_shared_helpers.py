@@ -8,7 +8,6 @@ solve(n=), balance_feasibility(n=), solve_network(n_quad=).
 """
 
 import inspect
-import pathlib
 
 import numpy as np
 import pytest
