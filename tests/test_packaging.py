@@ -58,6 +58,12 @@ def test_setup_cfg_metadata():
     assert tomli == ['tomli>=2; python_version<"3.11"']
     extras = cfg["options.extras_require"]
     assert "matplotlib" in extras["figures"]
+    # optional: tomli-w writes model files (the tests and the command line), tqdm draws
+    # progress bars wherever long runs happen; neither is in install_requires
+    for extra in ("test", "cli"):
+        assert "tomli-w" in extras[extra], extra
+    for extra in ("test", "figures", "fast", "cli"):
+        assert "tqdm" in extras[extra], extra
     for peer in ("brian2", "nest", "nnmt"):
         assert peer not in cfg["options"]["install_requires"]
 
