@@ -498,7 +498,7 @@ def main(argv=None) -> int:
             raise
         print(f"{PROG} {args.command}: solver failure: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except (UsageError, ModelFileError, ValueError, TypeError, OSError) as exc:
+    except (UsageError, ModelFileError, ValueError, TypeError, OSError, ImportError) as exc:
         if args.traceback:
             raise
         print(f"{PROG} {args.command}: error: {_one_line(exc)}", file=sys.stderr)

@@ -106,7 +106,9 @@ class MeanFieldResult:
         Population mean rate :math:`E_t[r_a(t)]`, Hz.
     R : ndarray (2, 2)
         Out-degree-weighted rates ``R[a, b]`` = :math:`E_{t'}[k^{out}_{ab}(t') r_b(t')]`, Hz:
-        the mean rate of the source of a random synapse b -> a.
+        the mean rate of the source of a random synapse b -> a (row: target population a,
+        column: source b; the :math:`R_{ab}` of docs/theory.md section 4). The realised-graph
+        counterpart pooled over targets is ``NetworkMeanFieldResult.R_pooled`` (2,).
     fraction_silent, fraction_saturated : ndarray (2,)
         Weight of labels with rate < ``silent_rate`` and > ``saturated_rate``.
     silent_rate : float

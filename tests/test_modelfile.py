@@ -1,6 +1,7 @@
 """Model files (hetbalance.modelfile): exact round trips, units, errors with line numbers, fuzz."""
 
 import re
+import sys
 import time
 
 import numpy as np
@@ -274,6 +275,17 @@ def test_load_model_file_inputs(tmp_path):
         load_model_file("missing.toml")
     with pytest.raises(TypeError, match="str or a path"):
         load_model_file(42)
+
+
+def test_writing_without_tomli_w_says_what_to_install(monkeypatch, capsys):
+    text = dumps(NetworkParams.preset("akil2021"))
+    monkeypatch.setitem(sys.modules, "tomli_w", None)       # import tomli_w now fails
+    with pytest.raises(ImportError, match=r"pip install 'hetbalance\[cli\]'"):
+        dumps(NetworkParams.preset("akil2021"))
+    assert loads(text).params == NetworkParams.preset("akil2021")   # reading needs no tomli_w
+    from hetbalance import main
+    assert main(["presets", "--toml", "akil2021"]) == 2
+    assert "needs the package tomli-w" in capsys.readouterr().err
 
 
 def test_dumps_refuses_what_it_cannot_write():
