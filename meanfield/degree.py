@@ -22,7 +22,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .checks import check_in_range, check_int
+from .checks import check_in_range, check_int, renamed_keyword
 from .errors import ParameterError
 from .labels import (Constant, GaussianCopula, LabelDistribution, Uniform, distribution_from_dict,
                      make_distribution)
@@ -226,19 +226,26 @@ class DegreeModel:
         self._check_normalisation()
 
     # ------------------------------------------------------------------ grids
-    def grid(self, a: str, n: int | None = None):
-        """Quadrature nodes and weights of population ``a``'s label distribution."""
+    def grid(self, a: str, n_nodes: int | None = None, *, n: int | None = None):
+        """Quadrature nodes and weights of population ``a``'s label distribution.
+
+        ``n_nodes`` nodes (default ``self.n_nodes``; for 2-d labels about
+        sqrt(8 n_nodes) per dimension); ``n`` is its deprecated name.
+        """
+        n_nodes = renamed_keyword("n_nodes", n_nodes, "n", n)
         dist = self.labels[a]
         if isinstance(dist, Constant):
             return dist.quadrature()
-        if dist.dim == 2 and n is None:
-            n = max(8, int(round(np.sqrt(self.n_nodes * 8))))
-        return dist.quadrature(self.n_nodes if n is None else n)
+        if dist.dim == 2 and n_nodes is None:
+            n_nodes = max(8, int(round(np.sqrt(self.n_nodes * 8))))
+        return dist.quadrature(self.n_nodes if n_nodes is None else n_nodes)
 
-    def kernel_matrix(self, a: str, b: str, n: int | None = None) -> np.ndarray:
-        """m_ab on the quadrature grids of a (rows) and b (columns)."""
-        ta, _ = self.grid(a, n)
-        tb, _ = self.grid(b, n)
+    def kernel_matrix(self, a: str, b: str, n_nodes: int | None = None, *,
+                      n: int | None = None) -> np.ndarray:
+        """m_ab on the quadrature grids of a (rows) and b (columns); ``n_nodes`` as in ``grid``."""
+        n_nodes = renamed_keyword("n_nodes", n_nodes, "n", n)
+        ta, _ = self.grid(a, n_nodes)
+        tb, _ = self.grid(b, n_nodes)
         return self.kernels[(a, b)].matrix(ta, tb)
 
     def kin(self, a: str, b: str, t) -> np.ndarray:

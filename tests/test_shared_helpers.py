@@ -171,3 +171,8 @@ def test_deprecated_result_names_and_keywords():
         f_old = balance_feasibility(p, m, n=16)
     f_new = balance_feasibility(p, m, n_nodes=16)
     assert f_old.feasible == f_new.feasible and f_new.rate.shape == (2, 16)
+    with pytest.warns(DeprecationWarning, match="n= is deprecated"):
+        t_old, _ = m.grid("E", n=16)
+    np.testing.assert_array_equal(t_old, m.grid("E", 16)[0])
+    np.testing.assert_array_equal(m.kernel_matrix("E", "I", n_nodes=8),
+                                  m.kernel_matrix("E", "I", 8))
