@@ -219,7 +219,7 @@ def test_cli_network_and_spikes_equal_the_api_for_the_same_seed(tmp_path, capsys
     from graphs import sample_network
     from hetbalance import load_result
     from hetbalance.cli import main
-    from meanfield.modelfile import dump
+    from hetbalance.modelfile import dump
     from validation import simulate
 
     f = dump(tmp_path / "m.toml", P, M, {"T": 0.3, "burn_in": 0.1, "seed": 5, "backend": "numpy"})
