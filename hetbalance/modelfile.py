@@ -57,9 +57,10 @@ Tables and keys:
 - ``[model]``: ``constructor`` (``homogeneous``, ``separable``, ``recurrent_indegree``,
   ``all_indegree`` or ``assortative``) and that constructor's arguments, exactly
   ``DegreeModel.spec``. Label distributions are a name (``"gamma"``, ``"lognormal"``,
-  ``"normal"``, ``"uniform"``) or an inline table ``{kind = "Gamma", mean_value = 1.0,
-  cv = 0.2}`` (``LabelDistribution.to_dict``). TOML has no null: a key that is absent
-  takes the constructor's default (the writer omits ``None`` entries).
+  ``"normal"``, ``"uniform"``) or a table ``{kind = "Gamma", mean_value = 1.0, cv = 0.2}``
+  (``LabelDistribution.to_dict``; inline, or as the sub-table ``[model.dist]`` the writer
+  writes). TOML has no null: a key that is absent takes the constructor's default (the
+  writer omits ``None`` entries).
 - ``[simulation]``: ``T``, ``dt``, ``burn_in`` (s), ``seed``, ``backend``, checked (with the
   network's time constants) by ``validation.simulator.check_settings``, i.e. by the rules
   of ``simulate``; absent keys take ``validation.simulator.SIMULATION_DEFAULTS`` when
@@ -112,7 +113,9 @@ from meanfield.labels import distribution_from_dict
 from meanfield.params import EIF, LIF, PRESETS, NetworkParams
 
 __all__ = ["ModelFile", "ModelFileError", "load_model_file", "load", "loads", "dump", "dumps",
-           "FORMAT_VERSION", "SIMULATION_KEYS", "CONSTRUCTORS"]
+           "FORMAT_VERSION", "CONSTRUCTORS"]
+# SIMULATION_KEYS (the keys of [simulation]) is served by __getattr__ below, from
+# validation.simulator.SIMULATION_DEFAULTS, so that importing this module stays light.
 
 FORMAT_VERSION = 1
 """Version of the model-file format written by ``dumps`` (``format = 1``)."""

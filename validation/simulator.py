@@ -155,10 +155,10 @@ def check_settings(params: NetworkParams | None = None, **settings) -> dict:
     >>> from meanfield import NetworkParams
     >>> check_settings(NetworkParams.preset("akil2021"), T=2, dt=1e-4, backend="numpy")
     {'T': 2.0, 'dt': 0.0001, 'backend': 'numpy'}
-    >>> check_settings(NetworkParams.preset("akil2021"), dt=0.1)
+    >>> check_settings(NetworkParams.preset("akil2021"), dt=0.1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    meanfield.errors.ParameterError: dt = 0.1 s is out of range for tau_E = 0.008 s; allowed: (0, tau_E/5] = (0, 0.0016] s (forward Euler on the synaptic current); times are in seconds: 0.1 looks like milliseconds, did you mean 0.0001 s?
+    meanfield.errors.ParameterError: dt = 0.1 s is out of range for tau_E = 0.008 s; ... did you mean 0.0001 s?
     """
     unknown = [k for k in settings if k not in SIMULATION_DEFAULTS]
     if unknown:
