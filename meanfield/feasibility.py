@@ -8,11 +8,15 @@ O(sqrt N) bracket vanishes (docs/theory.md section 6):
 
 On the quadrature grid of the labels (B) is a finite set of linear equalities in the
 rates on the grid, so feasibility is a linear program (``scipy.optimize.linprog``,
-HiGHS). When it is infeasible the program returns the profile with the smallest residual.
+HiGHS). The answer is yes or no. When it is no, the program also returns *one* profile
+with the smallest L1 residual; that profile is a tie-break of the program, not where the
+network goes as N grows: the N -> infinity limit (which labels stay balanced, which fall
+silent, at what rates) is ``meanfield.semi_balanced``.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,17 +48,19 @@ class FeasibilityResult:
         Minimal relative L1 residual of (B):
         :math:`\\sum_a E_t|\\text{bracket}_a(t)| / \\lVert X_a k^{in}_{aX}\\rVert_{L2}`
         (dimensionless; 0 when balanced).
-    residual_profile : ndarray (2, n)
-        The bracket :math:`\\sum_b w_{ab} E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)` at the
-        optimum, mV Hz, per label. Its sign says where balance breaks: negative labels are
-        driven silent, positive ones to high rates as N grows.
+    min_l1_bracket : ndarray (2, n)
+        The bracket :math:`\\sum_b w_{ab} E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)` of the
+        profile ``rate``, mV Hz, per label: 0 when feasible. When infeasible it belongs to
+        one minimum-L1 profile (among many), so its sign pattern is *not* where balance
+        breaks as N grows; for that use ``semi_balanced``, whose bracket is <= 0 everywhere
+        and 0 on the active labels. (Was ``residual_profile``, deprecated.)
     rate : ndarray (2, n)
         The optimal profile, Hz: a balanced profile when feasible. Balanced profiles are
         not unique (for a low-rank kernel (B) fixes only some moments of the profile, for
         singular W only a combination of E and I): among the optima this is the one
         closest (weighted L1) to the uniform profile at the balanced rates -W^{-1} X. Its
         moments are what (B) determines; its shape is a tie-break, not the N -> infinity
-        limit of ``solve``.
+        limit of ``solve`` (that is ``semi_balanced``).
     t, weights : ndarray (2, n[, dim]), (2, n)
         Label grid and quadrature weights.
     mean_rate : ndarray (2,)
@@ -71,7 +77,7 @@ class FeasibilityResult:
 
     feasible: bool
     residual: float
-    residual_profile: np.ndarray
+    min_l1_bracket: np.ndarray
     rate: np.ndarray
     t: np.ndarray
     weights: np.ndarray
@@ -83,6 +89,15 @@ class FeasibilityResult:
 
     def __bool__(self) -> bool:
         return bool(self.feasible)
+
+    @property
+    def residual_profile(self) -> np.ndarray:
+        """Deprecated alias of ``min_l1_bracket`` (it is not where balance breaks in the limit:
+        see ``semi_balanced``)."""
+        warnings.warn("FeasibilityResult.residual_profile is deprecated: it is the bracket of one "
+                      "minimum-L1 profile, not the N -> infinity limit; use min_l1_bracket, or "
+                      "meanfield.semi_balanced for the limit", DeprecationWarning, stacklevel=2)
+        return self.min_l1_bracket
 
 
 def _reference_rates(params: NetworkParams, fallback) -> np.ndarray:
@@ -181,8 +196,10 @@ def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n_nodes: i
     Returns
     -------
     FeasibilityResult
-        ``feasible``, the balanced profile when feasible, the minimal residual and its
-        profile when not.
+        ``feasible``, the balanced profile when feasible, the minimal residual and one
+        minimum-L1 profile when not. For the N -> infinity limit of an infeasible network
+        (which labels stay balanced, which fall silent, their rates) use
+        ``meanfield.semi_balanced``.
 
     Raises
     ------

@@ -20,6 +20,7 @@ from .errors import ConvergenceError
 from .feasibility import FeasibilityResult, balance_feasibility
 from .params import POPULATIONS, NetworkParams, check_network_params
 from .degree_space import solve
+from .semibalanced import SemiBalancedResult, semi_balanced
 
 __all__ = ["scan_N", "ScanResult", "fit_exponent"]
 
@@ -84,6 +85,17 @@ class ScanResult:
         Condition (B) on the label grid.
     notes : tuple of str
         Why an exponent is NaN, which N did not converge.
+    limit : SemiBalancedResult
+        The N -> infinity limit on the same label grid (``semi_balanced``).
+    distance_to_limit : ndarray (k, 2)
+        Distance of each finite-N profile to the limit, Hz: the earth-mover distance
+        :math:`E_t|C^N_a(t) - C^\\infty_a(t)|` between the cumulative rate profiles
+        :math:`C_a(t) = E_{t'}[r_a(t') 1\\{t' \\le t\\}]`, to the nearest limit profile when the
+        limit is not unique (``SemiBalancedResult.distance``; ``kind="l1"`` there gives the
+        pointwise distance). NaN for unconverged sizes.
+    exponent_distance_to_limit : ndarray (2,)
+        Fitted exponent of ``distance_to_limit`` (converged sizes; negative when the
+        finite-N solution approaches the limit).
     """
 
     Ns: np.ndarray
@@ -102,6 +114,9 @@ class ScanResult:
     exponent_imbalance: np.ndarray
     feasibility: FeasibilityResult
     notes: tuple
+    limit: SemiBalancedResult | None = None
+    distance_to_limit: np.ndarray | None = None
+    exponent_distance_to_limit: np.ndarray | None = None
 
     def moments(self, f=None) -> np.ndarray:
         """:math:`E_t[f(t) r_a(t)]` at every N, shape (k, 2), Hz (see ``MeanFieldResult.expect``)."""
@@ -124,6 +139,12 @@ class ScanResult:
                     + ", imbalance " + _fmt2(self.exponent_imbalance))
         rows.append(f"condition (B): {'feasible' if self.feasibility.feasible else 'infeasible'}"
                     f" (relative residual {self.feasibility.residual:.3g})")
+        if self.distance_to_limit is not None:
+            rows.append("distance to the semi-balanced limit (E, Hz): "
+                        + ", ".join(f"{d:.3g}" for d in self.distance_to_limit[:, 0])
+                        + "; exponents (E, I) " + _fmt2(self.exponent_distance_to_limit)
+                        + f"; limit mean rates {self.limit.mean_rate[0]:.4g}, "
+                        f"{self.limit.mean_rate[1]:.4g} Hz")
         rows.extend(self.notes)
         return "\n".join(rows)
 
@@ -172,7 +193,9 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
     - ``exponent_mu_slope``: slope of mu against the label (0 when balanced, 1/2 when not);
     - ``exponent_mu_spread``: spread of mu across labels (same);
     - ``exponent_silent``: silent fraction (NaN when it is 0 at every N);
-    - ``exponent_imbalance``: the O(sqrt N) bracket of (B) (-1/2 when balanced, 0 when not).
+    - ``exponent_imbalance``: the O(sqrt N) bracket of (B) (-1/2 when balanced, 0 when not);
+    - ``exponent_distance_to_limit``: distance of the profile to the semi-balanced limit
+      (``semi_balanced``, same grid; about -1/2 when balanced, slower when broken).
 
     Exponents are fits over a finite ladder, not limits: a profile that converges slowly
     (e.g. Case C with labels on [0.2, 1.8] and c = 0.5, docs/theory.md section 7) shows an
@@ -224,14 +247,22 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
 
     exps = {k: fit(k, v) for k, v in (("mu_slope", mu_slope), ("mu_spread", mu_spread),
                                       ("silent", silent), ("imbalance", imbalance))}
-    feas = balance_feasibility(params, model,
-                               n_nodes=solve_kwargs.get("n_nodes", solve_kwargs.get("n")))
+    nodes = solve_kwargs.get("n_nodes", solve_kwargs.get("n"))
+    feas = balance_feasibility(params, model, n_nodes=nodes)
+    limit = semi_balanced(params, model, n=nodes)
+    dist = np.array([limit.distance(r.rate) if c else np.full(2, np.nan)
+                     for r, c in zip(results, conv)])
+    exps["distance_to_limit"] = fit("distance_to_limit", dist)
+    if not limit.success:
+        notes.append(f"semi-balanced limit: {limit.message}")
     return ScanResult(Ns=Narr.astype(np.int64), results=tuple(results), converged=conv,
                       mean_rate=mean_rate, mu_slope=mu_slope, mu_spread=mu_spread,
                       fraction_silent=silent, fraction_saturated=saturated,
                       imbalance=imbalance, rate_indegree_slope=ri_slope,
                       exponent_mu_slope=exps["mu_slope"], exponent_mu_spread=exps["mu_spread"],
                       exponent_silent=exps["silent"], exponent_imbalance=exps["imbalance"],
-                      feasibility=feas, notes=tuple(notes))
+                      feasibility=feas, notes=tuple(notes), limit=limit,
+                      distance_to_limit=dist,
+                      exponent_distance_to_limit=exps["distance_to_limit"])
 
 
