@@ -21,7 +21,7 @@ import sys
 import time
 
 FIGURES = ("fig0_transfer", "fig1_indegree_breaks_balance", "fig2_assortative_restores",
-           "fig3_counterexample_crossover")
+           "fig3_counterexample_crossover", "fig4_semibalanced")
 
 
 def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=sys.stdout) -> bool:

@@ -62,6 +62,7 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
             "net_input_slope": pc.net_input_slope, "net_input_slope_se": pc.net_input_slope_se,
             "net_input_spread": pc.net_input_spread, "balance_index": pc.balance_index,
             "fraction_silent": pc.fraction_silent, "sim_mean_rate": pc.sim_mean_rate,
+            "fraction_above_1hz": float(np.mean(sim.rate[idx] > 1.0)),
             "theory_mean_rate": pc.theory_mean_rate, "spearman": float(rho),
             "mean_input": pc.mean_input, "isi_cv": float(np.nanmean(cv)) if np.isfinite(cv).any() else np.nan,
         }
