@@ -36,7 +36,7 @@ def _rel_dist(mean, limit) -> float:
     return float(np.linalg.norm(np.asarray(mean) - limit) / np.linalg.norm(limit))
 
 
-def compute(quick: bool = False, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
     params = NetworkParams.preset(PRESET)
     model = DegreeModel.from_spec(MODEL)
     Ns_th = [10**3, 10**4, 10**5, 10**6, 10**7] if quick else \
