@@ -163,6 +163,21 @@ def test_hand_case_with_rate_bound_saturates():
     assert "1/tau_ref" in res.message and res.success
 
 
+def test_several_unbalanced_states_reported_not_unique():
+    # with r_max = 20 Hz this network has three semi-balanced states (E class 1 balanced, or
+    # saturated with I balanced, or both saturated) and no balanced one: the result is one of
+    # them and says that it is not the only one
+    spec = dict(mEE=[[0.5, 1.5], [0.5, 1.5]], mEI=[[1.4], [0.6]], mIE=[[1.0, 1.0]],
+                wE=[0.5, 0.5], kxE=[1.1, 0.9])
+    sols, families = _lcp_enumerate(*_reference(P, **spec, r_max=20.0))
+    assert len(sols) == 3 and families == 0
+    res = semi_balanced(P, _classes_model(**spec), r_max=20.0)
+    assert res.success and not res.feasible and not res.unique
+    assert "another semi-balanced state" in res.degeneracy
+    r = _rates(res)
+    assert any(np.allclose(r, [float(x) for x in sol], rtol=RTOL, atol=1e-12) for sol in sols)
+
+
 def test_proportional_inputs_are_reported_not_unique():
     # two E classes whose every input (E, I, X) scales by 1.5 and 0.5: both brackets vanish
     # together and only the E mean is fixed (= -W^-1 X); the rates split is free
@@ -424,3 +439,39 @@ def test_work_200_labels():
     assert res.success and res.pivots <= 400
     res = semi_balanced(P, DegreeModel.assortative(3.0, (0.5, 1.5)), n=200)
     assert res.success and res.pivots <= 40
+
+
+def test_complementarity_is_checked_not_assumed(monkeypatch):
+    # a tolerance below rounding: the exact state (residual ~1e-16) must be reported as failing
+    res = semi_balanced(P, CASE_B_UNIFORM, tol=1e-300)
+    assert res.status == 1 and not res.success and "NOT a solution to tolerance" in res.message
+    # a wrong profile from inside the solver is caught by the final check, never returned as success
+    import meanfield.semibalanced as sb
+    real = sb._face_profile
+
+    def spoiled(prob, r0):
+        face = real(prob, r0)
+        if face is not None:
+            face = dict(face, r=face["r"] + 1.0)
+        return face
+
+    monkeypatch.setattr(sb, "_face_profile", spoiled)
+    bad = sb.semi_balanced(P, CASE_B_UNIFORM)
+    assert bad.status == 1 and not bad.success and bad.complementarity > 1e-6
+    with pytest.raises(Exception, match="NOT a solution"):
+        sb.semi_balanced(P, CASE_B_UNIFORM, strict=True)
+
+
+def test_scan_N_reports_the_distance_to_the_limit():
+    from meanfield import scan_N
+    m = DegreeModel.recurrent_indegree("uniform", 0.5 / np.sqrt(3), support=(0.5, 1.5), n_nodes=24)
+    s = scan_N(P, m, [10**3, 10**5, 10**7])
+    assert isinstance(s.limit, SemiBalancedResult) and s.limit.success
+    assert s.distance_to_limit.shape == (3, 2)
+    np.testing.assert_allclose(s.distance_to_limit[1], s.limit.distance(s.results[1].rate), rtol=1e-12)
+    assert np.all(s.exponent_distance_to_limit < 0)
+    assert np.all(s.distance_to_limit[-1] < s.distance_to_limit[0])
+    assert "distance to the semi-balanced limit" in s.table()
+    # balanced network (Case C): the distance falls at least like N^-0.3
+    c = scan_N(P, DegreeModel.assortative(3.0, (0.5, 1.5), n_nodes=16), [10**4, 10**5, 10**6])
+    assert c.limit.feasible and np.all(c.exponent_distance_to_limit < -0.3)
