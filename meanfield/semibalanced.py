@@ -569,6 +569,8 @@ def _is_singleton(V, h, u, rz) -> bool:
     nz, k = V.shape
     if nz == 0 or k == nz:
         return True
+    if k == 0:                          # nothing constrains these rates: the whole box
+        return False
     # directions keeping V^T r fixed exist (nz > k); the box may still pin the point:
     # compare the minimum and the maximum of a fixed generic objective over the face
     xi = np.random.default_rng(_SEEDS[0]).uniform(0.5, 1.5, nz)
@@ -652,6 +654,8 @@ def _resolve_r_max(params: NetworkParams, r_max) -> np.ndarray:
         return np.array([1.0 / nr.tau_ref if nr.tau_ref > 0 else np.inf for nr in params.neurons])
     if r_max is None:
         return np.full(2, np.inf)
+    if isinstance(r_max, (bool, np.bool_)):
+        raise ValueError(f"r_max = {r_max!r}; allowed: 'refractory', None or positive rate(s) in Hz")
     v = np.broadcast_to(np.asarray(r_max, dtype=float), (2,)).copy() \
         if np.ndim(r_max) <= 1 and np.size(r_max) in (1, 2) else None
     if v is None or not np.all(v > 0) or np.any(np.isnan(v)):
@@ -788,7 +792,7 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     elif not (isinstance(max_pivots, (int, np.integer)) and max_pivots >= 1):
         raise ValueError(f"max_pivots = {max_pivots!r}; allowed: an integer >= 1")
 
-    pivots, notes = 0, []
+    pivots = 0
     covering = [prob.bscale * np.random.default_rng(s).uniform(0.5, 1.5, prob.P) for s in _SEEDS]
     r1, pv, msg1 = _lemke(prob, covering[0], int(max_pivots))
     pivots += pv
@@ -883,10 +887,10 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     if other_state is not None:
         ro = other_state["r"]
         mo = [float(np.sum(prob.w[prob.pop == a] * ro[prob.pop == a])) for a in (0, 1)]
-        which = ("the balanced state is returned (condition (B) is feasible); "
-                 if method == "balanced" else "")
-        deg.append(f"another semi-balanced state exists (mean rates E {mo[0]:.4g}, I {mo[1]:.4g} Hz, "
-                   f"with silent or saturated labels): {which}the LCP matrix is not a P-matrix")
+        which = ("the balanced state (condition (B) is feasible)" if method == "balanced"
+                 else "the end of the first complementary-pivot path")
+        deg.append(f"another semi-balanced state exists (mean rates E {mo[0]:.4g}, I {mo[1]:.4g} Hz; "
+                   f"recurrent excitation makes the LCP matrix not a P-matrix); returned: {which}")
     degeneracy = "; ".join(deg)
     if finite and status != 2:
         sat = [a for a in (0, 1) if saturated_fraction[a] > 0]
