@@ -754,8 +754,9 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     iteration (exact at convergence). (3) If the state is not balanced everywhere, a linear
     program tests condition (B) within the box; if it holds, the balanced state (minimum
     norm) is returned instead. (4) Complementarity is checked at the end (``tol``).
-    Cost: O(n m) per segment for a kernel of rank m; 200 labels per population take a few
-    ms (Case B) to tens of ms.
+    Cost: O(n m) per segment for a kernel of rank m, about one segment per label that changes
+    state; 200 labels per population take about 20 ms (Case B, 178 segments) and 12 ms
+    (Case C), measured in docs/theory.md section 11.
 
     For Case B (:math:`\\beta_a(t) = t (W R)_a + X_a`) only the lowest labels stay active:
     they are saturated at r_max below the one balanced label
