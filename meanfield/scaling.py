@@ -249,7 +249,7 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
                                       ("silent", silent), ("imbalance", imbalance))}
     nodes = solve_kwargs.get("n_nodes", solve_kwargs.get("n"))
     feas = balance_feasibility(params, model, n_nodes=nodes)
-    limit = semi_balanced(params, model, n=nodes)
+    limit = semi_balanced(params, model, n_nodes=nodes)
     dist = np.array([limit.distance(r.rate) if c else np.full(2, np.nan)
                      for r, c in zip(results, conv)])
     exps["distance_to_limit"] = fit("distance_to_limit", dist)

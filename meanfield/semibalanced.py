@@ -37,8 +37,8 @@ from scipy.optimize import linprog
 
 from ._moments import LabelGrid
 from .degree import DegreeModel, resolve_model
-from .errors import ConvergenceError
-from .params import POPULATIONS, NetworkParams, check_network_params
+from .errors import ConvergenceError, ParameterError
+from .params import POPULATIONS, NetworkParams, check_network_params, population_index
 
 __all__ = ["semi_balanced", "SemiBalancedResult", "COMPLEMENTARITY_TOL"]
 
@@ -120,7 +120,7 @@ class SemiBalancedResult:
         Segments of the complementary-pivot paths (the work done; each costs one small
         dense solve and O(n m) for the brackets).
     model_name : str
-    elapsed : float
+    wall_time : float
         Wall time, s.
     """
 
@@ -147,7 +147,7 @@ class SemiBalancedResult:
     method: str
     pivots: int
     model_name: str
-    elapsed: float = 0.0
+    wall_time: float = 0.0
     _face: dict = field(default=None, repr=False)
 
     def expect(self, population, f=None) -> float:
@@ -158,7 +158,7 @@ class SemiBalancedResult:
         population : "E", "I", 0 or 1
         f : callable of the labels, array (n,) or None (then f = 1: the mean rate)
         """
-        a = _pop_index(population)
+        a = population_index(population)
         fv = 1.0 if f is None else (f(self.t[a]) if callable(f) else np.asarray(f, float))
         return float(np.sum(self.weights[a] * fv * self.rate[a]))
 
@@ -190,10 +190,10 @@ class SemiBalancedResult:
         """
         rate = np.asarray(rate, float)
         if rate.shape != self.rate.shape:
-            raise ValueError(f"rate has shape {rate.shape}; allowed: {self.rate.shape} "
-                             f"(the same label grid as the limit)")
+            raise ParameterError(f"rate has shape {rate.shape}; allowed: {self.rate.shape} "
+                                 f"(the same label grid as the limit)", field="rate")
         if kind not in ("cumulative", "l1"):
-            raise ValueError(f"kind = {kind!r}; allowed: 'cumulative' or 'l1'")
+            raise ParameterError(f"kind = {kind!r}; allowed: 'cumulative' or 'l1'", field="kind")
         if self._face is None or not np.all(np.isfinite(self.rate)):
             return np.full(2, np.nan)
         nn = self.rate.shape[1]
@@ -261,14 +261,6 @@ class SemiBalancedResult:
             v = getattr(self, name)
             out[name] = v.tolist() if isinstance(v, np.ndarray) else v
         return out
-
-
-def _pop_index(population) -> int:
-    if population in (0, "E"):
-        return 0
-    if population in (1, "I"):
-        return 1
-    raise ValueError(f"population = {population!r}; allowed: 'E', 'I', 0 or 1")
 
 
 def _label_range(label, mask) -> str:
@@ -649,23 +641,25 @@ def _balanced_lp(prob: _Problem):
 def _resolve_r_max(params: NetworkParams, r_max) -> np.ndarray:
     if isinstance(r_max, str):
         if r_max != "refractory":
-            raise ValueError(f"r_max = {r_max!r}; allowed: 'refractory' (1/tau_ref), None "
-                             f"(unbounded) or a positive rate in Hz (one, or one per population)")
+            raise ParameterError(f"r_max = {r_max!r}; allowed: 'refractory' (1/tau_ref), None "
+                                 f"(unbounded) or a positive rate in Hz (one, or one per population)",
+                                 field="r_max")
         return np.array([1.0 / nr.tau_ref if nr.tau_ref > 0 else np.inf for nr in params.neurons])
     if r_max is None:
         return np.full(2, np.inf)
     if isinstance(r_max, (bool, np.bool_)):
-        raise ValueError(f"r_max = {r_max!r}; allowed: 'refractory', None or positive rate(s) in Hz")
+        raise ParameterError(f"r_max = {r_max!r}; allowed: 'refractory', None or positive rate(s) "
+                             f"in Hz", field="r_max")
     v = np.broadcast_to(np.asarray(r_max, dtype=float), (2,)).copy() \
         if np.ndim(r_max) <= 1 and np.size(r_max) in (1, 2) else None
     if v is None or not np.all(v > 0) or np.any(np.isnan(v)):
-        raise ValueError(f"r_max = {r_max!r}; allowed: 'refractory', None or positive rate(s) "
-                         f"in Hz (a number or one per population)")
+        raise ParameterError(f"r_max = {r_max!r}; allowed: 'refractory', None or positive rate(s) "
+                             f"in Hz (a number or one per population)", field="r_max")
     return v
 
 
 def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
-                  n: int | None = None, r_max="refractory", tol: float = COMPLEMENTARITY_TOL,
+                  n_nodes: int | None = None, r_max="refractory", tol: float = COMPLEMENTARITY_TOL,
                   strict: bool = False, max_pivots: int | None = None) -> SemiBalancedResult:
     """The semi-balanced N -> infinity limit of every label's rate (a box LCP on the grid).
 
@@ -677,9 +671,9 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     model : DegreeModel, optional
         Label distributions and kernels (any model ``solve`` accepts, vector labels
         included); default ``DegreeModel.homogeneous()``.
-    n : int, optional
+    n_nodes : int, optional
         Quadrature nodes per population (default ``model.n_nodes``), >= 1. Use the same
-        ``n`` as the finite-N ``solve`` you compare with.
+        ``n_nodes`` as the finite-N ``solve`` you compare with.
     r_max : "refractory", None, float or (2,) array
         Rate bound, Hz: "refractory" (default) is :math:`1/\\tau_{ref}` of each population
         (unbounded if tau_ref = 0); None removes the bound (plain LCP).
@@ -699,8 +693,8 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     TypeError
         ``params``/``model`` of the wrong type.
     ValueError
-        Bad ``r_max``, ``tol``, ``n``; a kernel or external factor outside [0, 1/p] on the
-        grid.
+        (``ParameterError``) Bad ``r_max``, ``tol``, ``n_nodes``, ``max_pivots``; a kernel or
+        external factor outside [0, 1/p] on the grid.
     ConvergenceError
         Only with ``strict=True``.
 
@@ -784,14 +778,15 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     params = check_network_params(params)
     model = resolve_model(model)
     if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and tol > 0):
-        raise ValueError(f"tol = {tol!r} is out of range; allowed: a number > 0")
+        raise ParameterError(f"tol = {tol!r} is out of range; allowed: a number > 0", field="tol")
     u2 = _resolve_r_max(params, r_max)
-    grid = LabelGrid(params, model, n)
+    grid = LabelGrid(params, model, n_nodes)
     prob = _Problem(grid, params, u2)
     if max_pivots is None:
         max_pivots = 20 * prob.P + 100
     elif not (isinstance(max_pivots, (int, np.integer)) and max_pivots >= 1):
-        raise ValueError(f"max_pivots = {max_pivots!r}; allowed: an integer >= 1")
+        raise ParameterError(f"max_pivots = {max_pivots!r}; allowed: an integer >= 1",
+                             field="max_pivots")
 
     pivots = 0
     covering = [prob.bscale * np.random.default_rng(s).uniform(0.5, 1.5, prob.P) for s in _SEEDS]
@@ -918,7 +913,7 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
         saturated_fraction=saturated_fraction, feasible=feasible, unique=unique,
         degeneracy=degeneracy, complementarity=float(comp), success=success, status=status,
         message=message, method=method, pivots=int(pivots), model_name=model.name,
-        elapsed=time.perf_counter() - t_start, _face=face_store)
+        wall_time=time.perf_counter() - t_start, _face=face_store)
     if strict and not success:
         raise ConvergenceError(f"semi_balanced(model = {model.name!r}): {message}", result)
     return result

@@ -267,7 +267,7 @@ def test_case_B_without_bound_tends_to_t_min_as_the_grid_refines():
     target = balanced_rates(P) / 0.5
     errs = []
     for n in (8, 32, 128):
-        res = semi_balanced(P, CASE_B_UNIFORM, n=n, r_max=None)
+        res = semi_balanced(P, CASE_B_UNIFORM, n_nodes=n, r_max=None)
         t1 = res.label[0, 0]
         errs.append(np.max(np.abs(res.mean_rate / target - 1)))
         # exact on the grid: -W^-1 X / t_1, so the error is 0.5 / t_1 - 1
@@ -353,7 +353,7 @@ def test_vector_labels_neurons_differing_only_in_out_degree_share_a_rate():
 
 
 def test_distance_definitions_on_a_hand_profile():
-    lim = semi_balanced(P, CASE_B_UNIFORM, r_max=None, n=4)      # all activity on label 0
+    lim = semi_balanced(P, CASE_B_UNIFORM, r_max=None, n_nodes=4)      # all activity on label 0
     w, R = lim.weights, lim.mean_rate
     x = np.zeros((2, 4))
     x[:, 1] = R / w[:, 1]                      # the same activity moved up one label
@@ -412,8 +412,12 @@ def test_no_state_without_bound_gives_a_clear_message():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="r_max"):
+    from meanfield.errors import ParameterError
+    with pytest.raises(ParameterError, match="r_max") as err:
         semi_balanced(P, r_max="fast")
+    assert err.value.field == "r_max"
+    with pytest.raises(ValueError, match="r_max"):
+        semi_balanced(P, r_max=True)
     with pytest.raises(ValueError, match="r_max"):
         semi_balanced(P, r_max=-1.0)
     with pytest.raises(ValueError, match="tol"):
@@ -435,9 +439,9 @@ def test_silent_network_without_external_drive():
 def test_work_200_labels():
     # speed bar of the issue (200 labels in <= 0.1 s) as a work ceiling: the two paths take
     # fewer segments than there are labels, each one dense solve of size <= rank + 2
-    res = semi_balanced(P, CASE_B_UNIFORM, n=200)
+    res = semi_balanced(P, CASE_B_UNIFORM, n_nodes=200)
     assert res.success and res.pivots <= 400
-    res = semi_balanced(P, DegreeModel.assortative(3.0, (0.5, 1.5)), n=200)
+    res = semi_balanced(P, DegreeModel.assortative(3.0, (0.5, 1.5)), n_nodes=200)
     assert res.success and res.pivots <= 40
 
 
