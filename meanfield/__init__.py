@@ -7,7 +7,7 @@ from .balance import BalanceCheck, BalanceConditions, balance_conditions, balanc
 from .degree import DegreeModel
 from .feasibility import FeasibilityResult, balance_feasibility
 from .network_solver import NetworkMeanFieldResult, solve_network
-from .scaling import ScanResult, fit_exponent, scan_N
+from .scaling import ExponentFit, ScanResult, fit_exponent, fit_exponent_se, scan_N
 from .semibalanced import SemiBalancedResult, semi_balanced
 from .degree_space import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
 from .errors import (ConvergenceError, ParameterError, ParameterTypeError, ParameterWarning,
@@ -37,6 +37,7 @@ __all__ = [
     "eif_rate_dsigma", "rate", "rate_dmu", "rate_dsigma", "ALPHA_FB", "DEFAULT_DV",
     "solve", "MeanFieldResult", "solve_network", "NetworkMeanFieldResult",
     "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
+    "fit_exponent_se", "ExponentFit",
     "semi_balanced", "SemiBalancedResult",
     "SILENT_RATE", "SATURATED_FRACTION",
     "ConvergenceError", "ParameterError", "ParameterTypeError", "RegimeWarning",

@@ -1,8 +1,10 @@
 """``python -m paper_figures [--quick] [--out DIR] [--only fig1 ...]``: regenerate every figure.
 
 Each figure module ``figN_topic.py`` provides ``compute(quick=False, *, seed=0) -> dict``,
-``plot(data) -> Figure`` and ``check_claims(data) -> list[(claim, bool)]``. Every claim is
-printed with PASS or FAIL; the exit code is 1 if any claim fails.
+``plot(data) -> Figure`` and ``check_claims(data) -> list[Claim]`` (``paper_figures.claims``:
+each unpacks as ``(text, ok)``, the older ``list[(claim, bool)]``, and has a stable ``id``).
+Every claim is printed as ``[PASS] id: text`` or ``[FAIL] id: text``, then the number of
+claims and of failures; the exit code is 1 if any claim fails.
 
 Seeds: a figure point passes one integer seed to both ``sample_network`` and ``simulate``
 (their streams "graph" and "noise", ``meanfield.seeding``), so a point's network and spikes
@@ -24,8 +26,14 @@ FIGURES = ("fig0_transfer", "fig1_indegree_breaks_balance", "fig2_assortative_re
            "fig3_counterexample_crossover", "fig4_semibalanced")
 
 
-def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=sys.stdout) -> bool:
-    """Compute, plot, save and check the named figures; True if every claim passes."""
+def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=None) -> bool:
+    """Compute, plot, save and check the named figures; True if every claim passes.
+
+    ``stream`` (default: ``sys.stdout`` at call time, so that a redirected or captured
+    stdout receives the claims) gets one line per claim.
+    """
+    if stream is None:
+        stream = sys.stdout
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         import matplotlib.pyplot as plt
@@ -36,6 +44,7 @@ def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=sys.stdo
 
     out.mkdir(parents=True, exist_ok=True)
     all_ok = True
+    n_claims = n_fail = 0
     for name in names:
         mod = importlib.import_module(f"paper_figures.{name}")
         t0 = time.monotonic()
@@ -50,12 +59,17 @@ def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=sys.stdo
         where = out / (name + ".png") if plt is not None else "not drawn (no matplotlib)"
         print(f"== {name} ({'quick' if quick else 'full'}; compute {t_compute:.1f} s, "
               f"total {time.monotonic() - t0:.1f} s) -> {where}", file=stream)
-        for claim, ok in claims:
+        for c in claims:
+            claim, ok = c
             all_ok &= bool(ok)
-            print(f"  [{'PASS' if ok else 'FAIL'}] {claim}", file=stream)
+            n_claims += 1
+            n_fail += not ok
+            cid = getattr(c, "id", None)
+            print(f"  [{'PASS' if ok else 'FAIL'}] {cid + ': ' if cid else ''}{claim}", file=stream)
         for line in (mod.report(data) if hasattr(mod, "report") else []):
             print(f"  [INFO] {line}", file=stream)
         stream.flush()
+    print(f"{n_claims} claims judged, {n_fail} failed", file=stream)
     return all_ok
 
 

@@ -10,12 +10,15 @@ import numpy as np
 from scipy import stats
 
 from graphs import sample_network
-from meanfield import DegreeModel, NetworkParams
+from meanfield import DegreeModel, NetworkParams, balanced_rates
 from meanfield.feasibility import balance_feasibility
+from meanfield.labels import quantile_bins
 from meanfield.scaling import fit_exponent
 from meanfield.degree_space import solve
 from validation import simulate
 from validation.comparison import compare, scalar_label
+
+from .claims import with_theory
 
 
 def ladder_settings(quick: bool) -> dict:
@@ -32,9 +35,16 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
     ``seed`` goes to both ``sample_network`` and ``simulate`` (their independent streams
     "graph" and "noise", ``meanfield.seeding``), as from the command line.
 
-    Returns a dict with the theory profile (``th_label``, ``th_rate``, ``th_mu``), the
-    binned comparison per population, slopes of rate and net mean input against the
-    label, silent fractions, mean rates, and the Spearman correlation of rate and label.
+    Returns a dict with the theory profile (``th_label``, ``th_rate``, ``th_mu``), whether
+    the theory converged (``converged``, ``th_residual``), the balanced-limit rates ``R`` =
+    -W^-1 X (Hz), the measuring window ``window`` = T - burn_in (s), and per population the
+    binned comparison, slopes of rate and net mean input against the label, the spread of
+    net mean inputs across neurons with its standard error, the covariance of label and
+    rate across neurons with its standard error (``cov_label_rate``, Hz; the theory's in
+    ``th_cov_label_rate``), the fraction of neurons with no spike in the window
+    (``no_spike_fraction``; the theory's E_t exp(-r(t) window) in ``th_no_spike_fraction``,
+    without the spread within a label of docs/theory.md section 10, so far below the
+    simulation), mean rates, and the Spearman correlation of rate and label.
     """
     params = NetworkParams.preset(preset, N=N)
     model = DegreeModel.from_spec(model_spec)
@@ -48,12 +58,17 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
            "th_label": th.label.copy(), "th_rate": th.rate.copy(), "th_mu": th.mu.copy(),
            "th_weights": th.weights.copy(), "th_mean_rate": th.mean_rate.copy(),
            "th_mu_slope": th.mu_slope.copy(), "th_fraction_silent": th.fraction_silent.copy(),
+           "th_residual": float(th.residual), "th_cov_label_rate": _theory_cov(th),
+           "th_no_spike_fraction": np.sum(th.weights * np.exp(-th.rate * sim.duration), axis=1),
+           "R": balanced_rates(params), "window": float(sim.duration),
            "sim_wall_time": float(sim.wall_time), "backend": sim.backend}
     for a, pc in enumerate(cmp.populations):
         p = pc.population
         idx = net.population == a
         rho = stats.spearmanr(label[idx], sim.rate[idx]).statistic if np.ptp(label[idx]) > 0 else np.nan
         cv = sim.cv[idx]
+        cov, cov_se = _cov_se(label[idx], sim.rate[idx])
+        net_input = np.asarray(sim.mean_input)[idx].sum(axis=1)
         out[p] = {
             "label_mean": pc.label_mean, "count": pc.count, "sim_rate": pc.sim_rate,
             "sim_se": pc.sim_se, "theory_rate": pc.theory_rate, "z": pc.z,
@@ -65,8 +80,80 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
             "fraction_above_1hz": float(np.mean(sim.rate[idx] > 1.0)),
             "theory_mean_rate": pc.theory_mean_rate, "spearman": float(rho),
             "mean_input": pc.mean_input, "isi_cv": float(np.nanmean(cv)) if np.isfinite(cv).any() else np.nan,
+            "net_input_spread_se": _std_se(net_input), "cov_label_rate": cov,
+            **_label_spread(label[idx], net_input, n_bins),
+            "cov_label_rate_se": cov_se,
+            "no_spike_fraction": float(np.mean(np.asarray(sim.rate)[idx] == 0)),
         }
     return out
+
+
+def _std_se(x) -> float:
+    """Standard error of the standard deviation of ``x`` (delta method, any distribution).
+
+    :math:`\\mathrm{Var}(s^2) \\approx (m_4 - s^4)/n`, so :math:`SE(s) = \\sqrt{(m_4 - s^4)/n}/(2s)`
+    with :math:`m_4` the fourth central moment (Gaussian x: :math:`s/\\sqrt{2n}`).
+    """
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if x.size < 3:
+        return float("nan")
+    d = x - x.mean()
+    s2 = float(np.mean(d * d))
+    if s2 <= 0:
+        return float("nan")
+    m4 = float(np.mean(d**4))
+    return float(np.sqrt(max(m4 - s2 * s2, 0.0) / x.size) / (2 * np.sqrt(s2)))
+
+
+def _label_spread(t, x, n_bins: int) -> dict:
+    """Spread of ``x`` across label bins (the label-driven part of the spread), with its SE.
+
+    The bins are those of ``compare``: ``meanfield.labels.quantile_bins(t, n_bins)``.
+
+    By the law of total variance, Var(x) = Var(E[x | bin]) + E[Var(x | bin)]: the second
+    term is the O(1) spread within a label (realised in-degrees and presynaptic partners,
+    docs/theory.md section 10), the first the spread the degree-space theory's ``mu_spread``
+    describes. With bin fractions p_k, bin means m_k and within-bin variances v_k over
+    n_k neurons, :math:`S^2 = \\sum_k p_k (m_k - \\bar m)^2 - \\sum_k p_k (1 - p_k) v_k / n_k`
+    (the second sum removes the noise of the bin means) and, by the delta method,
+    :math:`SE(S) = \\sqrt{\\sum_k 4 p_k^2 (m_k - \\bar m)^2 v_k / n_k} / (2 S)`.
+    Returns ``net_input_label_spread`` and ``net_input_label_spread_se`` (units of x).
+    """
+    which, nb = quantile_bins(t, n_bins)
+    n = np.bincount(which, minlength=nb).astype(float)
+    ok = n >= 2
+    m = np.bincount(which, weights=x, minlength=nb)[ok] / n[ok]
+    v = (np.bincount(which, weights=x * x, minlength=nb)[ok] / n[ok] - m * m) * n[ok] / (n[ok] - 1)
+    n = n[ok]
+    p = n / n.sum()
+    if p.size < 2:
+        return {"net_input_label_spread": float("nan"), "net_input_label_spread_se": float("nan")}
+    dev = m - np.sum(p * m)
+    s2 = float(np.sum(p * dev * dev) - np.sum(p * (1 - p) * np.maximum(v, 0) / n))
+    s = float(np.sqrt(max(s2, 0.0)))
+    se = float(np.sqrt(np.sum(4 * p * p * dev * dev * np.maximum(v, 0) / n)) / (2 * s)) if s > 0 else float("nan")
+    return {"net_input_label_spread": s, "net_input_label_spread_se": se}
+
+
+def _cov_se(t, r) -> tuple:
+    """Covariance of label and rate across neurons, Hz, and its standard error.
+
+    The covariance is the mean of :math:`d_j = (t_j - \\bar t)(r_j - \\bar r)`; its SE is
+    :math:`\\mathrm{sd}(d)/\\sqrt n` (neurons independent to leading order).
+    """
+    t, r = np.asarray(t, float), np.asarray(r, float)
+    if t.size < 3:
+        return float("nan"), float("nan")
+    d = (t - t.mean()) * (r - r.mean())
+    return float(d.sum() / (t.size - 1)), float(d.std(ddof=1) / np.sqrt(t.size))
+
+
+def _theory_cov(th) -> np.ndarray:
+    """Cov(t, r) over the label distribution of the degree-space theory, (E, I), Hz."""
+    w = th.weights
+    tbar = np.sum(w * th.label, axis=1, keepdims=True)
+    return np.sum(w * (th.label - tbar) * th.rate, axis=1)
 
 
 def feasibility_of(preset: str, model_spec: dict) -> bool:
@@ -101,15 +188,16 @@ def ladder_panels(axes, points: list, title: str, homogeneous: list | None = Non
     ax_rate.legend(fontsize=7)
 
     Ns = np.array([p["N"] for p in points])
-    ax_silent.plot(Ns, [p["E"]["fraction_silent"] for p in points], "o-", label="E sim")
-    ax_silent.plot(Ns, [p["I"]["fraction_silent"] for p in points], "s-", label="I sim")
-    ax_silent.plot(Ns, [p["th_fraction_silent"][0] for p in points], "k--", label="E theory")
+    ax_silent.plot(Ns, [p["E"]["no_spike_fraction"] for p in points], "o-", label="E sim")
+    ax_silent.plot(Ns, [p["I"]["no_spike_fraction"] for p in points], "s-", label="I sim")
+    ax_silent.plot(Ns, [p["th_no_spike_fraction"][0] for p in points], "k--",
+                   label="E theory, no spread within a label")
     if homogeneous:
-        ax_silent.plot([h["N"] for h in homogeneous], [h["E"]["fraction_silent"] for h in homogeneous],
+        ax_silent.plot([h["N"] for h in homogeneous], [h["E"]["no_spike_fraction"] for h in homogeneous],
                        "x:", color="gray", label="E homogeneous sim")
     ax_silent.set_xscale("log")
     ax_silent.set_xlabel("N")
-    ax_silent.set_ylabel("fraction silent (< 0.1 Hz)")
+    ax_silent.set_ylabel(f"fraction with no spike in {points[0]['window']:g} s")
     ax_silent.legend(fontsize=7)
 
     for pop, mk in (("E", "o"), ("I", "s")):
@@ -130,17 +218,25 @@ def ladder_panels(axes, points: list, title: str, homogeneous: list | None = Non
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
 
 
-def agreement_claims(point: dict, label: str) -> list:
-    """Claims of the theory-vs-simulation bar at one ladder point (E and I)."""
+def agreement_claims(point: dict, label: str, fig: str) -> list:
+    """Claims of the theory-vs-simulation bar at one ladder point (E and I).
+
+    Ids ``{fig}.agree_E`` and ``{fig}.agree_I``. PASS iff at least one bin is judged (>= 200
+    neurons, theory >= 1 Hz), every judged bin is within max(20 %, 0.5 Hz, 3 SE) of the
+    theory, and the theory converged at this point.
+    """
     claims = []
     for pop in ("E", "I"):
         d = point[pop]
-        judged = d["judged"]
-        ok = bool(np.all(d["agree"]))
-        claims.append((f"{label} N={point['N']} {pop}: theory and simulation agree within "
-                       f"max(20%, 0.5 Hz, 3 SE) in all {int(judged.sum())} bins of >= 200 neurons "
-                       f"with theory rate >= 1 Hz (max |z| {np.nanmax(np.abs(d['z'][judged])) if judged.any() else float('nan'):.2f})",
-                       ok and bool(judged.any())))
+        judged = np.asarray(d["judged"], bool)
+        agree = np.asarray(d["agree"], bool)
+        ok = bool(judged.any()) and bool(np.all(agree[judged]))
+        zmax = np.nanmax(np.abs(np.asarray(d["z"], float)[judged])) if judged.any() else float("nan")
+        claims.append(with_theory(
+            f"{fig}.agree_{pop}",
+            f"{label} N={point['N']} {pop}: theory and simulation agree within max(20%, 0.5 Hz, "
+            f"3 SE) in {int(np.sum(agree & judged))} of {int(judged.sum())} bins of >= 200 neurons "
+            f"with theory rate >= 1 Hz (max |z| {zmax:.2f})", ok, [point]))
     return claims
 
 

@@ -15,6 +15,7 @@ from meanfield.degree_space import solve
 from validation import sweep
 
 from ._ladder import agreement_claims, feasibility_of, run_point
+from .claims import Claim, with_theory
 
 PRESET = "akil2021_lif"
 CASE_A = DegreeModel.all_indegree("gamma", 0.2).spec
@@ -53,13 +54,15 @@ def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=
     index = np.array([g["index"] for g in grid]).reshape(len(Ns), len(cvs))
     K = np.array([g["K"] for g in grid]).reshape(len(Ns), len(cvs))[:, 0]
     conv = all(g["converged"] for g in grid)
+    unconverged = [(g["N"], g["cv"]) for g in grid if not g["converged"]]
     cv_star = crossover_cv(Ns, cvs, index)
     ok = np.isfinite(cv_star)
     slope = float(np.polyfit(np.log(Ns[ok]), np.log(cv_star[ok]), 1)[0]) if ok.sum() >= 2 else np.nan
     return {"quick": quick, "case_a": case_a, "Ns": Ns, "cvs": cvs, "index": index, "K": K,
             "cv_star": cv_star, "cv_star_slope": slope,
             "sqrtK_cv_star": float(np.nanmedian(np.sqrt(K) * cv_star)),
-            "crossover_converged": conv, "feasible_A": feasibility_of(PRESET, CASE_A)}
+            "crossover_converged": conv, "crossover_unconverged": unconverged,
+            "feasible_A": feasibility_of(PRESET, CASE_A)}
 
 
 def plot(data):
@@ -96,18 +99,35 @@ def plot(data):
     return fig
 
 
+CLAIM_IDS = ("fig3.feasible_A", "fig3.sign_A", "fig3.agree_E", "fig3.agree_I", "fig3.crossover")
+"""Ids of the claims ``check_claims`` returns, in order (pinned by tests/test_claims.py)."""
+
+
 def check_claims(data) -> list:
-    claims = [("Case A: condition (B) is feasible (balance holds)", data["feasible_A"])]
+    """The claims of Case A and the crossover, each a ``Claim``; ids ``CLAIM_IDS``.
+
+    Claims that use theory numbers FAIL where it did not converge (the Case A point, or
+    the (N, CV) points of the crossover grid, named).
+    """
+    claims = [Claim("fig3.feasible_A", "Case A: condition (B) is feasible (balance holds)",
+                    data["feasible_A"])]
     p = data["case_a"][0]
     sign_th, sign_sim = np.sign(p["E"]["theory_slope"]), np.sign(p["E"]["sim_slope"])
-    claims.append((f"Case A N={p['N']}: d rate / d in-degree has sign {int(sign_th):+d} in theory "
-                   f"(slope {p['E']['theory_slope']:.2f} Hz/label) and {int(sign_sim):+d} in simulation "
-                   f"({p['E']['sim_slope']:.2f}) - a finding, either sign is allowed",
-                   sign_th == sign_sim))
-    claims += agreement_claims(p, "Case A")
+    claims.append(with_theory(
+        "fig3.sign_A",
+        f"Case A N={p['N']}: d rate / d in-degree has sign {int(sign_th):+d} in theory "
+        f"(slope {p['E']['theory_slope']:.2f} Hz/label) and {int(sign_sim):+d} in simulation "
+        f"({p['E']['sim_slope']:.2f}) - a finding, either sign is allowed",
+        sign_th == sign_sim and sign_th != 0, [p]))
+    claims += agreement_claims(p, "Case A", "fig3")
     slope = data["cv_star_slope"]
-    claims.append((f"the crossover CV* (mean-input spread = sigma) scales like N^{slope:.2f}, i.e. "
-                   f"sqrt(K) CV* = const (Landau et al.: exponent -0.5, bar [-0.6, -0.4]); here "
-                   f"sqrt(K) CV* = {data['sqrtK_cv_star']:.1f}: an O(1) prefactor of this preset",
-                   bool(-0.6 <= slope <= -0.4 and data["crossover_converged"])))
+    text = (f"the crossover CV* (mean-input spread = sigma) scales like N^{slope:.2f}, i.e. "
+            f"sqrt(K) CV* = const (Landau et al.: exponent -0.5, bar [-0.6, -0.4]); here "
+            f"sqrt(K) CV* = {data['sqrtK_cv_star']:.1f}: an O(1) prefactor of this preset")
+    bad = data.get("crossover_unconverged", [])
+    if bad or not data["crossover_converged"]:
+        text += (" -- theory NOT CONVERGED at " + (", ".join(f"N={N}, CV={cv:.3g}" for N, cv in bad)
+                                                    or "some grid point"))
+    claims.append(Claim("fig3.crossover", text,
+                        bool(-0.6 <= slope <= -0.4 and data["crossover_converged"] and not bad)))
     return claims

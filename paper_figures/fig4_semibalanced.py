@@ -20,6 +20,7 @@ from meanfield.scaling import fit_exponent
 from validation import sweep
 
 from ._ladder import ladder_settings, run_point
+from .claims import Claim, with_theory
 
 PRESET = "akil2021_lif"
 SUPPORT = (0.5, 1.5)
@@ -45,7 +46,8 @@ def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=
     lim = scan.limit
     theory = [{"N": int(N), "label": r.label.copy(), "rate": r.rate.copy(),
                "weights": r.weights.copy(), "mean_rate": r.mean_rate.copy(),
-               "active": _active(r.weights, r.rate), "converged": bool(r.converged)}
+               "active": _active(r.weights, r.rate), "converged": bool(r.converged),
+               "th_residual": float(r.residual), "preset": PRESET, "model": MODEL}
               for N, r in zip(scan.Ns, scan.results)]
     bal = lim.active & ~lim.saturated
     tstar = np.array([lim.label[a][bal[a]][0] if bal[a].any() else np.nan for a in (0, 1)])
@@ -163,7 +165,17 @@ def plot(data):
     return fig
 
 
+CLAIM_IDS = ("fig4.limit_low_end_active", "fig4.limit_means", "fig4.active_fraction_falls",
+             "fig4.distance_falls", "fig4.sim_active_fraction_falls", "fig4.sim_means_approach")
+"""Ids of the claims ``check_claims`` returns, in order (pinned by tests/test_claims.py)."""
+
+
 def check_claims(data) -> list:
+    """The claims of the semi-balanced limit, each a ``Claim``; ids ``CLAIM_IDS``.
+
+    The limit's claims need ``semi_balanced`` to have succeeded; the theory-ladder claims
+    FAIL, naming the point, where the finite-N theory did not converge.
+    """
     th, lim, sims = data["theory"], data["limit"], data["sims"]
     claims = []
     lower = []
@@ -171,7 +183,9 @@ def check_claims(data) -> list:
         act, w, lab = lim["active"][a], lim["weights"][a] > 0, lim["label"][a]
         lower.append(bool(act[w].any() and (~act[w]).any() and lab[act & w].max() < lab[~act & w].min()))
     af = lim["active_fraction"]
-    claims.append((f"the limit (semi_balanced: {'unique' if lim['unique'] else 'NOT unique'}) keeps "
+    claims.append(Claim(
+        "fig4.limit_low_end_active",
+        f"the limit (semi_balanced: {'unique' if lim['unique'] else 'NOT unique'}) keeps "
                    f"only the low in-degree end active: E labels t <= "
                    f"{lim['label'][0][lim['active'][0]].max():.4f} (weight {af[0]:.4f}), I t <= "
                    f"{lim['label'][1][lim['active'][1]].max():.4f} (weight {af[1]:.4f}); every more "
@@ -181,37 +195,47 @@ def check_claims(data) -> list:
     tstar = lim["tstar"]
     R = -np.linalg.solve(data["W"], data["X"] / tstar)
     ref = data["balanced"] / data["t_min"]
-    claims.append((f"the limit's population means are -W^-1 diag(1/t*) X at the balanced labels "
+    claims.append(Claim(
+        "fig4.limit_means",
+        f"the limit's population means are -W^-1 diag(1/t*) X at the balanced labels "
                    f"t* = ({_fmt(tstar)}) = ({_fmt(lim['mean_rate'])}) Hz; the labels below t* fire "
                    f"at 1/tau_ref = {lim['r_max'][0]:.0f} Hz; -W^-1 X / t_min = ({_fmt(ref)}) Hz is the "
                    f"value without the rate bound",
-                   bool(np.allclose(lim["mean_rate"], R, rtol=1e-9)
+                   bool(lim["success"] and np.allclose(lim["mean_rate"], R, rtol=1e-9)
                         and np.all(tstar - data["t_min"] < 0.02))))
     Nth = np.array([p["N"] for p in th])
     act = np.array([p["active"] for p in th])
     ea = [fit_exponent(Nth, act[:, a]) for a in (0, 1)]
-    claims.append((f"theory: the active fraction (weight of labels above 1 Hz) falls with N (never "
+    claims.append(with_theory(
+        "fig4.active_fraction_falls",
+        f"theory: the active fraction (weight of labels above 1 Hz) falls with N (never "
                    f"rises along the ladder): E {act[0, 0]:.3f} -> {act[-1, 0]:.3f} (N^{ea[0]:.2f}), I "
                    f"{act[0, 1]:.3f} -> {act[-1, 1]:.3f} (N^{ea[1]:.2f}), toward the limit's "
                    f"({_fmt(lim['above_1hz'])})",
                    bool(all(p["converged"] for p in th) and np.all(np.diff(act, axis=0) <= 0)
-                        and np.all(act[-1] < act[0]) and max(ea) < 0)))
+                        and np.all(act[-1] < act[0]) and max(ea) < 0), th))
     dist, ex = data["distance"], data["exponent_distance"]
     rel = np.array([_rel_dist(p["mean_rate"], lim["mean_rate"]) for p in th])
     er = fit_exponent(Nth, rel)
-    claims.append((f"theory: the distance to the limit falls with N: earth-mover distance of the "
+    claims.append(with_theory(
+        "fig4.distance_falls",
+        f"theory: the distance to the limit falls with N: earth-mover distance of the "
                    f"profiles E {dist[0, 0]:.3g} -> {dist[-1, 0]:.3g} Hz (N^{ex[0]:.2f}), I "
                    f"{dist[0, 1]:.3g} -> {dist[-1, 1]:.3g} Hz (N^{ex[1]:.2f}); relative distance of "
                    f"the mean rates {rel[0]:.3f} -> {rel[-1]:.3f} at every step (N^{er:.2f})",
-                   bool(np.all(ex < 0) and np.all(dist[-1] < dist[0]) and np.all(np.diff(rel) < 0))))
+                   bool(np.all(ex < 0) and np.all(dist[-1] < dist[0]) and np.all(np.diff(rel) < 0)), th))
     fa = np.array([p["E"]["fraction_above_1hz"] for p in sims])
-    claims.append((f"simulation: the fraction of E neurons above 1 Hz falls along the ladder "
+    claims.append(Claim(
+        "fig4.sim_active_fraction_falls",
+        f"simulation: the fraction of E neurons above 1 Hz falls along the ladder "
                    f"N = {', '.join(str(p['N']) for p in sims)}: {_fmt(fa)}",
                    bool(np.all(np.diff(fa) < 0))))
     rs = np.array([_rel_dist([p["E"]["sim_mean_rate"], p["I"]["sim_mean_rate"]], lim["mean_rate"])
                    for p in sims])
     means = "; ".join(f"{p['E']['sim_mean_rate']:.2f}, {p['I']['sim_mean_rate']:.2f}" for p in sims)
-    claims.append((f"simulation: the mean rates (E, I: {means} Hz) move toward the limit "
+    claims.append(Claim(
+        "fig4.sim_means_approach",
+        f"simulation: the mean rates (E, I: {means} Hz) move toward the limit "
                    f"({_fmt(lim['mean_rate'])}) Hz along the ladder: relative distance {_fmt(rs)}",
                    bool(np.all(np.diff(rs) < 0))))
     return claims

@@ -1,5 +1,8 @@
 """`python -m paper_figures --quick` regenerates every figure and every claim passes."""
 
+import importlib
+import re
+
 import pytest
 
 from paper_figures.__main__ import FIGURES, main
@@ -12,6 +15,12 @@ def test_quick_figures_all_claims_pass(tmp_path, capsys):
     print(out)
     assert "[FAIL]" not in out, out
     assert rc == 0
+    # every claim of every figure is judged and printed, by id, in order
+    ids = re.findall(r"^  \[PASS\] (fig\d\.\w+): ", out, flags=re.M)
+    expected = [cid for name in FIGURES
+                for cid in importlib.import_module(f"paper_figures.{name}").CLAIM_IDS]
+    assert ids == expected
+    assert f"{len(expected)} claims judged, 0 failed" in out
     for name in FIGURES:
         for ext in ("png", "pdf"):
             assert (tmp_path / f"{name}.{ext}").stat().st_size > 10_000
