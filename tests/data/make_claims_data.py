@@ -4,10 +4,12 @@ Run from the repository root (about a minute on one core):
 
     PYTHONPATH=$PWD python tests/data/make_claims_data.py
 
-It runs ``compute(quick=True, seed=0)`` of every figure (fig0 ... fig4), drops the EIF side runs (shown
-by ``report``, not judged) and the theory's mu profile (not used by any claim), rounds
-floats to 6 significant digits, and adds the Case B theory at N = 10^5 ... 10^7
-(``fig2.theory_ladder`` of fig1's model) so that Case B data can be fed through Fig 2's
+It runs ``compute(quick=True, seed=0)`` of every figure (fig0 ... fig4), drops what no
+claim uses (the EIF side runs of Figs 1 and 2, shown by ``report``; the theory's mu
+profile; Fig 4's finite-N theory profiles), rounds floats to 6 significant digits (not
+those of ``EXACT``), and
+adds the Case B theory at N = 10^5 ... 10^7 (``fig2.theory_ladder`` of fig1's model) so
+that Case B data can be fed through Fig 2's
 claims. Arrays are stored as lists; ``load`` turns lists of numbers back into arrays.
 """
 
@@ -24,34 +26,43 @@ OUT = HERE / "claims_quick.json"
 DROP = {"th_mu"}
 
 
-def _plain(x):
+EXACT = {"limit", "W", "X", "balanced"}
+"""Keys kept at full precision: Fig 4 checks the limit's means against -W^-1 diag(1/t*) X
+to 1e-9."""
+
+
+def _plain(x, exact=False):
     if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items() if k not in DROP}
+        return {k: _plain(v, exact or k in EXACT) for k, v in x.items() if k not in DROP}
     if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
+        return [_plain(v, exact) for v in x]
     if isinstance(x, np.ndarray):
-        return _plain(x.tolist())
+        return _plain(x.tolist(), exact)
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (int, np.integer)):
         return int(x)
     if isinstance(x, (float, np.floating)):
         x = float(x)
-        return None if not np.isfinite(x) else float(f"{x:.6g}")
+        return None if not np.isfinite(x) else (x if exact else float(f"{x:.6g}"))
     return x
+
+
+def _numeric(v) -> bool:
+    return isinstance(v, (bool, int, float)) or v is None
 
 
 def _array(x):
     if isinstance(x, dict):
         return {k: _array(v) for k, v in x.items()}
-    if isinstance(x, list):
-        if x and all(isinstance(v, (bool, int, float)) or v is None for v in x) or \
-                (x and all(isinstance(v, list) for v in x) and all(
-                    all(isinstance(u, (bool, int, float)) or u is None for u in v) for v in x)):
-            if all(isinstance(v, bool) for v in x):
+    if isinstance(x, list) and x:
+        flat = [u for v in x for u in v] if all(isinstance(v, list) for v in x) else x
+        if all(_numeric(u) for u in flat) and flat:
+            if all(isinstance(u, bool) for u in flat):
                 return np.array(x, dtype=bool)
-            return np.array([np.nan if v is None else v for v in x] if not isinstance(x[0], list)
-                            else [[np.nan if u is None else u for u in v] for v in x], dtype=float)
+            nan = (lambda v: np.nan if v is None else v)
+            return np.array([[nan(u) for u in v] for v in x] if flat is not x
+                            else [nan(v) for v in x], dtype=float)
         return [_array(v) for v in x]
     return x
 
@@ -74,6 +85,9 @@ def main() -> int:
         data[key] = mod.compute(quick=True, seed=0)
         if key in ("fig1", "fig2"):
             del data[key]["eif"]
+        if key == "fig4":          # the theory profiles are drawn, not judged
+            for t in data[key]["theory"]:
+                del t["label"], t["rate"], t["weights"]
         print(key, "computed", flush=True)
     data["case_b_theory_ladder"] = fig2_assortative_restores.theory_ladder(
         fig1_indegree_breaks_balance.MODEL)
