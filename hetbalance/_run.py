@@ -14,6 +14,8 @@ import numpy as np
 
 from meanfield import POPULATIONS, SILENT_RATE, SOURCES, DegreeModel, NetworkParams
 from meanfield.degree_space import MeanFieldResult, solve
+from meanfield.diagnostics import fraction_below
+from meanfield.roots import status_name
 
 
 # =============================================================================== theory
@@ -37,6 +39,7 @@ def solve_summary(res: MeanFieldResult):
             "R": {b: res.R[a, i] for i, b in enumerate(POPULATIONS)},
         }
     scalars = {"N": res.N, "model_name": res.model_name, "converged": res.converged,
+               "status": status_name(res.status),
                "residual": res.residual, "iterations": res.iterations, "nfev": res.nfev,
                "method": res.method, "message": res.message, "filter": list(res.filter),
                "silent_rate": res.silent_rate, "wall_time": res.wall_time, "populations": pops}
@@ -90,7 +93,7 @@ def simulation_summary(sim, net):
             "sd_rate": rate.std() if rate.size else np.nan,
             "mean_cv": cv[ok].mean() if ok.any() else np.nan,
             "fraction_cv_defined": ok.mean() if cv.size else np.nan,
-            "fraction_silent": (rate < SILENT_RATE).mean() if rate.size else np.nan,
+            "fraction_silent": fraction_below(rate, SILENT_RATE) if rate.size else np.nan,
             "mean_input": {s: inp[:, b].mean() if rate.size else np.nan
                            for b, s in enumerate(SOURCES)},
             "mean_net_input": inp.sum(axis=1).mean() if rate.size else np.nan,
@@ -121,7 +124,8 @@ def sweep_point(params: NetworkParams, model_spec: dict, N: int, solve_options: 
     p = params.with_N(N)
     model = DegreeModel.from_spec(model_spec)
     res = solve(p, model, **solve_options)
-    out = {"N": N, "converged": res.converged, "message": res.message, "wall_time": res.wall_time}
+    out = {"N": N, "converged": res.converged, "status": status_name(res.status),
+           "message": res.message, "wall_time": res.wall_time}
     for a, pop in enumerate(POPULATIONS):
         out[pop] = {"mean_rate": float(res.mean_rate[a]), "mu_spread": float(res.mu_spread[a]),
                     "mu_slope": float(res.mu_slope[a]),

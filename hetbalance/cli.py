@@ -18,6 +18,7 @@ import numpy as np
 
 import meanfield
 from meanfield import POPULATIONS, DegreeModel, NetworkParams
+from meanfield.degree_space import SOLVE_METHODS
 from meanfield.errors import ConvergenceError, ParameterError, ParameterTypeError
 
 from . import _run
@@ -98,6 +99,12 @@ def _add_solver_options(p):
                         "the solver stops (dimensionless, > 0; default 1e-9)")
     g.add_argument("--time-budget", type=float, default=120.0, metavar="SECONDS",
                    help="wall-time limit of the solver, s (> 0; default 120)")
+    g.add_argument("--method", choices=SOLVE_METHODS, default="auto",
+                   help="root-finding method (meanfield.roots.METHODS): auto = Newton, then "
+                        "pseudo-time relaxation, then continuation in N (default auto)")
+    g.add_argument("--maxiter", type=int, metavar="N",
+                   help="iterations per attempt of the method (integer >= 1; default: the "
+                        "method's own, 60 for Newton, 500 for relaxation)")
 
 
 def _add_simulation_options(p):
@@ -267,6 +274,11 @@ def _solve_options(args) -> dict:
     opts = {"filter": args.filter, "tol": args.tol, "time_budget": args.time_budget}
     if args.n_nodes is not None:
         opts["n_nodes"] = args.n_nodes
+    # defaults stay out of the options: a sweep's cache keys hash them
+    if args.method != "auto":
+        opts["method"] = args.method
+    if args.maxiter is not None:
+        opts["maxiter"] = args.maxiter
     return opts
 
 
@@ -307,8 +319,8 @@ def _cmd_solve(args, argv) -> int:
     scalars, arrays = _run.solve_summary(res)
     _write(args, "solve", params, model, scalars, arrays, argv=argv)
     if not res.converged:
-        why = res.message.removeprefix("did not converge: ")
-        print(f"hetbalance solve: the solver did not converge: {why}", file=sys.stderr)
+        # res.message of a result that did not converge starts "did not converge: "
+        print(f"hetbalance solve: the solver {res.message}", file=sys.stderr)
         return 1
     return 0
 

@@ -13,29 +13,32 @@ unknowns and :math:`\\sqrt N`-stiff population modes, so it is solved by an inex
 Newton-Krylov method (GMRES) preconditioned with the exact inverse of the rank-2
 population-mean part of the Jacobian (Sherman-Morrison-Woodbury); the remaining
 random-graph part has O(1) spectral radius and GMRES needs a few iterations per step.
+The methods live in ``meanfield.roots`` ("newton_krylov" here; "newton" and "relaxation"
+for the few unknowns of the population mode); the result type ``NetworkMeanFieldResult``
+lives in ``meanfield.result`` and is re-exported here.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import time
-import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, gmres
+from scipy.sparse.linalg import LinearOperator
 
+from . import roots
 from . import transfer as _transfer
 from ._phi import PopulationTransfer, resolve_filter
 from .checks import check_array, check_int, check_nonnegative, check_positive, renamed_keyword
+from .diagnostics import SILENT_RATE, saturation_threshold
 from .errors import ConvergenceError
-from .labels import quantile_bins
-from .params import POPULATIONS, NetworkParams, population_index
+from .params import NetworkParams
 from .balance import balanced_rates
-from .degree_space import SATURATED_FRACTION, SILENT_RATE, _newton, _relax
+from .result import NetworkMeanFieldResult
+from .roots import RootProblem, relative_residual
 
-__all__ = ["solve_network", "NetworkMeanFieldResult", "PRESYNAPTIC_MODES"]
+__all__ = ["solve_network", "NetworkMeanFieldResult", "PRESYNAPTIC_MODES", "NETWORK_METHODS"]
 
 PRESYNAPTIC_MODES = ("neuron", "population")
 """``"neuron"``: each neuron sums the self-consistent rates of its actual presynaptic
@@ -43,135 +46,11 @@ partners (docs/theory.md section 4). ``"population"``: each neuron sees its real
 weights per source times the out-degree-weighted population mean rate (the per-neuron
 degree theory: heterogeneity from in-degrees only)."""
 
-
-# =============================================================================== result
-@dataclass(frozen=True, eq=False)
-class NetworkMeanFieldResult:
-    """Per-neuron solution of ``solve_network`` (frozen).
-
-    Attributes
-    ----------
-    rate, mu, sigma, tau_s, drive, balance_index : ndarray (N,)
-        As in ``MeanFieldResult`` but per neuron: Hz, mV, mV, s, mV/s, dimensionless.
-        With ``quenched=True``, ``rate`` is the Gaussian average of Phi over the quenched
-        spread and ``mu`` its centre.
-    sigma_quenched : ndarray (N,)
-        Standard deviation of the quenched spread of mu, mV (0 without the correction).
-    population : ndarray (N,)
-        0 (E) or 1 (I).
-    mean_rate : ndarray (2,)
-        Population mean rates, Hz.
-    R_pooled : ndarray (2,)
-        ``R_pooled[b]``: out-degree-weighted mean rate of population b, Hz, pooled over
-        the target populations (the mean rate behind a random synapse from b, whatever its
-        target). Not ``MeanFieldResult.R``, which is (2, 2) with one row per target
-        population. ``R`` is a deprecated alias.
-    rate_variance : ndarray (2,)
-        Out-degree-weighted variance of the rates, Hz^2 (enters the quenched spread).
-    fraction_silent, fraction_saturated : ndarray (2,)
-        Fraction of neurons below ``silent_rate`` / above ``saturated_rate``.
-    silent_rate : float; saturated_rate : ndarray (2,)
-    converged : bool; residual : float
-        Relative residual :math:`\\max_j|\\Phi_j - r_j| / \\max_j r_j`.
-    iterations : int
-        Newton iterations. ``nmatvec``: products with the connectivity.
-    method, message : str
-    N : int; params : NetworkParams; filter : (str, str)
-    presynaptic : str; quenched : bool
-    wall_time : float
-        Wall time of the solve, s (``elapsed`` is a deprecated alias).
-    """
-
-    rate: np.ndarray
-    mu: np.ndarray
-    sigma: np.ndarray
-    tau_s: np.ndarray
-    drive: np.ndarray
-    balance_index: np.ndarray
-    sigma_quenched: np.ndarray
-    population: np.ndarray
-    mean_rate: np.ndarray
-    R_pooled: np.ndarray
-    rate_variance: np.ndarray
-    fraction_silent: np.ndarray
-    fraction_saturated: np.ndarray
-    silent_rate: float
-    saturated_rate: np.ndarray
-    converged: bool
-    residual: float
-    iterations: int
-    nmatvec: int
-    method: str
-    message: str
-    N: int
-    params: NetworkParams
-    filter: tuple
-    presynaptic: str
-    quenched: bool
-    wall_time: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def R(self) -> np.ndarray:
-        """Deprecated alias of ``R_pooled`` (2,), Hz."""
-        warnings.warn("NetworkMeanFieldResult.R is deprecated; use R_pooled (shape (2,), "
-                      "pooled over targets; MeanFieldResult.R is (2, 2))", DeprecationWarning,
-                      stacklevel=2)
-        return self.R_pooled
-
-    @property
-    def elapsed(self) -> float:
-        """Deprecated alias of ``wall_time`` (s)."""
-        warnings.warn("NetworkMeanFieldResult.elapsed is deprecated; use wall_time",
-                      DeprecationWarning, stacklevel=2)
-        return self.wall_time
-
-    def binned(self, x, population="E", bins: int = 10):
-        """Mean rate of the neurons of one population grouped by quantiles of ``x``.
-
-        Parameters
-        ----------
-        x : array_like (N,)
-            Per-neuron quantity to group by (e.g. the net in-degree K_E - g K_I).
-        population : "E", "I", 0, 1 or None
-            None groups all neurons together.
-        bins : int
-            Number of equal-count groups (10: deciles), >= 1; fewer when ``x`` takes fewer
-            values (``meanfield.labels.quantile_bins``).
-
-        Returns
-        -------
-        x_mean, rate_mean : ndarray (bins,)
-            Mean of ``x`` and of the rate in each group (ascending x).
-        counts : ndarray (bins,)
-        """
-        if population is None:
-            idx = np.arange(self.N)
-        else:
-            idx = np.flatnonzero(self.population == population_index(population))
-        bins = check_int("bins", bins, lo=1, hi=max(idx.size, 1))
-        x = check_array("x", x)
-        if x.shape != (self.N,):
-            raise ValueError(f"x has shape {x.shape}; expected ({self.N},)")
-        rank = np.argsort(x[idx], kind="stable")
-        which = quantile_bins(x[idx], bins)[0][rank]          # non-decreasing along rank
-        groups = np.split(idx[rank], np.flatnonzero(np.diff(which)) + 1)
-        return (np.array([x[g].mean() for g in groups]),
-                np.array([self.rate[g].mean() for g in groups]),
-                np.array([g.size for g in groups]))
-
-    def summary(self) -> str:
-        status = "converged" if self.converged else "NOT CONVERGED"
-        lines = [f"NetworkMeanFieldResult: N = {self.N}, presynaptic = {self.presynaptic}, "
-                 f"quenched = {self.quenched}, {status} ({self.iterations} iterations, "
-                 f"residual {self.residual:.2e}, {self.wall_time:.2f} s)"]
-        for a, pop in enumerate(POPULATIONS):
-            m = self.population == a
-            lines.append(f"  {pop}: mean {self.mean_rate[a]:.4g} Hz, sd "
-                         f"{self.rate[m].std():.3g} Hz, silent {self.fraction_silent[a]:.3f}")
-        if not self.converged:
-            lines.append("  " + self.message)
-        return "\n".join(lines)
+NETWORK_METHODS = {"neuron": ("auto", "newton_krylov"),
+                   "population": ("auto", "newton", "relaxation", "newton_krylov")}
+"""Allowed ``method`` values of ``solve_network`` per ``presynaptic`` mode: the N unknowns
+of "neuron" need the matrix-free "newton_krylov"; "auto" is "newton_krylov" there and
+"newton" then "relaxation" for the 2-4 unknowns of "population"."""
 
 
 # =============================================================================== model
@@ -255,23 +134,35 @@ class _NetworkModel:
 
 
 # =============================================================================== neuron mode
-def _newton_krylov(model: _NetworkModel, r0, tol, maxiter, deadline):
-    """Inexact Newton-GMRES with the population-mean (Woodbury) preconditioner."""
+def _neuron_evaluate(model: _NetworkModel, r, derivatives: bool):
+    """Phi at the rates r and what the Jacobian needs (None where Phi cannot be evaluated)."""
+    mu, var, var_src, mu_src = model.moments(r)
+    if np.any(var < 0) or not np.all(np.isfinite(mu)):
+        return None
+    R, V = model.stats(r)
+    s = model.quenched_sd(V)
+    (phi, p_mu, p_sig, p_tau, p_s), sigma, tau = model.phi(mu, var, var_src, s, derivatives)
+    if not np.all(np.isfinite(phi)):
+        return None
+    return {"F": phi - r, "phi": phi, "p_mu": p_mu, "p_sig": p_sig, "p_tau": p_tau,
+            "p_s": p_s, "sigma": sigma, "tau": tau, "var": var, "R": R, "s": s, "mu": mu,
+            "mu_src": mu_src}
+
+
+def _phi_residual(F, r) -> float:
+    """:math:`\\max_j |\\Phi_j - r_j| / \\max_j \\Phi_j` with :math:`\\Phi = r + F`."""
+    return float(np.max(np.abs(F))) / max(float(np.max(np.abs(r + F))), 1e-12)
+
+
+def _neuron_problem(model: _NetworkModel) -> RootProblem:
+    """F(r) = Phi(mu(r), sigma(r)) - r with its Jacobian as a preconditioned LinearOperator.
+
+    The Jacobian-vector product is exact (two sparse products); the preconditioner is the
+    exact inverse of the population-mean (rank-2) part (Sherman-Morrison-Woodbury).
+    Trial rates are projected onto r >= 0.
+    """
     N = model.N
     tau_syn = model.transfer.tau_syn
-    r = np.array(r0, float)
-
-    def evaluate(r, derivatives):
-        mu, var, var_src, _ = model.moments(r)
-        if np.any(var < 0) or not np.all(np.isfinite(mu)):
-            return None
-        R, V = model.stats(r)
-        s = model.quenched_sd(V)
-        (phi, p_mu, p_sig, p_tau, p_s), sigma, tau = model.phi(mu, var, var_src, s, derivatives)
-        if not np.all(np.isfinite(phi)):
-            return None
-        return {"F": phi - r, "phi": phi, "p_mu": p_mu, "p_sig": p_sig, "p_tau": p_tau,
-                "p_s": p_s, "sigma": sigma, "tau": tau, "var": var, "R": R, "s": s}
 
     def jacobian_ops(e, r):
         sig = np.maximum(e["sigma"], 1e-300)
@@ -317,37 +208,16 @@ def _newton_krylov(model: _NetworkModel, r0, tol, maxiter, deadline):
         return (LinearOperator((N, N), matvec=matvec, dtype=float),
                 LinearOperator((N, N), matvec=precond, dtype=float))
 
-    e = evaluate(r, True)
-    if e is None:
-        return r, None, False, 0, "start point outside the domain"
-    eta = 0.1
-    for it in range(1, maxiter + 1):
-        scale = max(float(np.max(np.abs(e["phi"]))), 1e-12)
-        res = float(np.max(np.abs(e["F"]))) / scale
-        if res <= tol:
-            return e["phi"], e, True, it - 1, f"relative residual {res:.2e} <= tol {tol:.1e}"
-        if time.perf_counter() > deadline:
-            return e["phi"], e, False, it - 1, f"time budget exhausted at residual {res:.2e}"
-        A, M = jacobian_ops(e, r)
-        F = e["F"]
-        step, info = gmres(A, -F, rtol=min(eta, 0.5), atol=0.0, restart=40, maxiter=5, M=M)
-        f0 = 0.5 * float(F @ F)
-        lam, accepted = 1.0, False
-        while lam >= 1e-6:
-            rt = np.maximum(r + lam * step, 0.0)     # projected: rates stay >= 0
-            et = evaluate(rt, True)
-            if et is not None and 0.5 * float(et["F"] @ et["F"]) <= (1 - 1e-4 * lam) * f0:
-                accepted = True
-                break
-            lam *= 0.5
-        if not accepted:
-            return e["phi"], e, False, it, f"line search failed at relative residual {res:.2e}"
-        ratio = math.sqrt(float(et["F"] @ et["F"]) / max(2 * f0, 1e-300))
-        eta = max(min(0.1, ratio ** 2), 1e-6)
-        r, e = rt, et
-    scale = max(float(np.max(np.abs(e["phi"]))), 1e-12)
-    res = float(np.max(np.abs(e["F"]))) / scale
-    return e["phi"], e, res <= tol, maxiter, f"maxiter = {maxiter} reached at residual {res:.2e}"
+    def fun(r):
+        e = _neuron_evaluate(model, r, False)
+        return None if e is None else e["F"]
+
+    def fun_and_jac(r):
+        e = _neuron_evaluate(model, r, True)
+        return (None, None) if e is None else (e["F"], jacobian_ops(e, r))
+
+    return RootProblem(fun=fun, fun_and_jac=fun_and_jac, residual=_phi_residual,
+                       project=lambda r: np.maximum(r, 0.0))
 
 
 # =============================================================================== population mode
@@ -356,7 +226,6 @@ class _PopulationMap:
 
     def __init__(self, model: _NetworkModel):
         self.model = model
-        self.nfev = 0
         self.m = 4 if model.quenched else 2
 
     def rates(self, y, derivatives=False):
@@ -370,28 +239,18 @@ class _PopulationMap:
         (phi, *_), sigma, tau = mdl.phi(mu, var, var_src, s, derivatives)
         return phi, mu, var, var_src, mu_src, sigma, tau, s
 
-    def __call__(self, y, jacobian=False):
+    def fun(self, y):
+        """F(y) = (R, V)(Phi(y)) - y, or None where Phi cannot be evaluated."""
         out = self.rates(y)
         if out is None:
-            return None, None, None
-        self.nfev += 1
-        r = out[0]
-        R, V = self.model.stats(r)
-        F = (np.concatenate([R, V]) if self.model.quenched else R) - y
-        if not jacobian:
-            return F, None, r
-        Jac = np.empty((self.m, self.m))
-        for k in range(self.m):
-            h = 1e-7 * max(abs(y[k]), 1e-3)
-            yk = y.copy()
-            yk[k] += h
-            Fk = self(yk)[0]
-            if Fk is None:
-                yk[k] -= 2 * h
-                Fk = self(yk)[0]
-                h = -h
-            Jac[:, k] = (Fk - F) / h
-        return F, Jac, r
+            return None
+        R, V = self.model.stats(out[0])
+        return (np.concatenate([R, V]) if self.model.quenched else R) - y
+
+    def problem(self) -> RootProblem:
+        """This map as a ``meanfield.roots.RootProblem`` (finite-difference Jacobian)."""
+        return RootProblem(fun=self.fun, in_domain=lambda y: bool(np.all(y >= 0)),
+                           residual=relative_residual)
 
 
 def _table_error(params, transfer, mu, sigma, s, model) -> float:
@@ -419,10 +278,10 @@ def _table_error(params, transfer, mu, sigma, s, model) -> float:
 
 
 # =============================================================================== public
-def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "auto",
-                  presynaptic: str = "neuron", quenched: bool = False,
-                  n_nodes: int | None = None,
-                  tol: float = 1e-8, maxiter: int = 40, strict: bool = False,
+def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "auto",
+                  filter: str = "auto", presynaptic: str = "neuron", quenched: bool = False,
+                  n_nodes: int | None = None, tol: float = 1e-8, maxiter: int | None = None,
+                  strict: bool = False,
                   silent_rate: float = SILENT_RATE, saturated_rate: float | None = None,
                   initial=None, eif_table: bool | None = None,
                   time_budget: float = 120.0, n_quad: int | None = None
@@ -441,6 +300,11 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         0 for E, 1 for I.
     k_X : array_like (N,)
         External in-degree of each neuron (number of Poisson inputs), >= 0.
+    method : str
+        Root-finding method (``meanfield.roots.METHODS``; allowed per mode in
+        ``NETWORK_METHODS``). "neuron": "auto" or "newton_krylov" (the same: inexact
+        Newton-GMRES from the population-mode solution). "population": "newton",
+        "relaxation", "newton_krylov", or "auto" (default) = Newton, then relaxation.
     filter : {"auto", "white", "fourcaud_brunel"}
         As in ``solve``; the Fourcaud-Brunel :math:`\\tau_s` is the variance-weighted mean
         of the source time constants for each neuron.
@@ -455,9 +319,13 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         Gauss-Hermite quadrature nodes of the quenched average, in [1, 101] (default 9).
         ``n_quad`` is a deprecated alias.
     tol : float
-        Relative residual :math:`\\max_j |\\Phi_j - r_j| / \\max_j r_j`, > 0.
-    maxiter : int
-        Newton iterations, >= 1.
+        Relative residual :math:`\\max_j |\\Phi_j - r_j| / \\max_j \\Phi_j` ("neuron"),
+        :math:`\\max|F|/\\max|y|` of the population unknowns ("population"), > 0.
+        ``converged`` is True exactly when the reported ``residual`` is <= tol.
+    maxiter : int, optional
+        Iterations of the method, >= 1 (default: the method's own, 40 for Newton-Krylov,
+        60 for Newton, 500 for relaxation). In "neuron" mode the population-mode start is
+        solved with the defaults.
     strict : bool
         Raise ``ConvergenceError`` if not converged.
     silent_rate, saturated_rate : float
@@ -480,7 +348,7 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
     ------
     TypeError, ValueError
         Wrong types or shapes, non-finite weights, populations other than 0/1, negative
-        k_X, a size that does not match ``params.N``, an unknown mode or filter.
+        k_X, a size that does not match ``params.N``, an unknown mode, filter or method.
     ConvergenceError
         With ``strict=True`` when not converged.
 
@@ -509,8 +377,10 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
     :math:`P V^T - I` as preconditioner, :math:`P V^T` the population-mean (rank-2) part of
     the Jacobian in which :math:`J_{jk}` is replaced by :math:`(\\sum_{k' \\in b} J_{jk'})/N_b`.
     Backtracking line search on :math:`|F|^2` with the iterate projected onto
-    :math:`r \\ge 0`; Eisenstat-Walker forcing terms. Cost per
-    Newton step: O(nnz) per GMRES iteration, a few iterations (measured times:
+    :math:`r \\ge 0`; Eisenstat-Walker forcing terms (``meanfield.roots.newton_krylov``).
+    The rates returned are :math:`\\Phi` at the solver's last iterate r, the mean inputs
+    those of r, and ``residual`` is :math:`\\max_j|\\Phi_j - r_j|/\\max_j \\Phi_j` there.
+    Cost per Newton step: O(nnz) per GMRES iteration, a few iterations (measured times:
     benchmarks/README.md).
 
     Examples
@@ -533,10 +403,13 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
         raise ValueError(f"presynaptic = {presynaptic!r} is unknown; allowed: {PRESYNAPTIC_MODES}")
     if not isinstance(quenched, (bool, np.bool_)):
         raise TypeError(f"quenched must be a bool, got {type(quenched).__name__}")
+    method = roots.check_method(method, NETWORK_METHODS[presynaptic],
+                                f" for presynaptic = {presynaptic!r}")
     n_nodes = check_int("n_nodes", renamed_keyword("n_nodes", n_nodes, "n_quad", n_quad,
                                                    default=9), lo=1, hi=101)
     check_positive("tol", tol)
-    maxiter = check_int("maxiter", maxiter, lo=1)
+    if maxiter is not None:
+        maxiter = check_int("maxiter", maxiter, lo=1)
     silent_rate = check_nonnegative("silent_rate", silent_rate, unit="Hz")
     if saturated_rate is not None:
         saturated_rate = check_positive("saturated_rate", saturated_rate, unit="Hz")
@@ -578,65 +451,57 @@ def solve_network(params: NetworkParams, W, population, k_X, *, filter: str = "a
     y0 = np.concatenate([R0, np.zeros(2)]) if quenched else R0
     if quenched:
         y0[2:] = 1e-6
-    y, conv_p, it_p, msg_p = _newton(pmap, y0, min(tol, 1e-10), 60, deadline)
-    if not conv_p:
-        y, conv_p, it2, msg_p = _relax(pmap, y0, min(tol, 1e-10), 500, deadline)
-        it_p += it2
-    iterations = it_p
+    opts = dict(tol=min(tol, 1e-10), deadline=deadline)
     if presynaptic == "population":
-        out = pmap.rates(y)
-        rate, mu, var, var_src, mu_src, sigma, tau, s = out
-        F = pmap(y)[0]
-        residual = float(np.max(np.abs(F)) / max(np.max(np.abs(y)), 1e-12))
-        converged, method, message = conv_p, "newton (population)", msg_p
+        names = ("newton", "relaxation") if method == "auto" else (method,)
+        root = roots.attempt(pmap.problem(), [("balanced limit", y0)], names,
+                             maxiter=maxiter, **opts)
+        out = pmap.rates(root.x)
+        if out is None:
+            rate = mu = sigma = tau = s = np.full(N, np.nan)
+            mu_src = np.full((3, N), np.nan)
+            residual = np.inf
+        else:
+            rate, mu, _, _, mu_src, sigma, tau, s = out
+            residual = relative_residual(pmap.fun(root.x), root.x)
     else:
+        proot = roots.attempt(pmap.problem(), [("balanced limit", y0)],
+                              ("newton", "relaxation"), **opts)
         if initial is not None:
             r0 = check_array("initial", initial, lo=0.0)
             if r0.shape != (N,):
                 raise ValueError(f"initial has shape {r0.shape}; expected ({N},)")
         else:
-            start = pmap.rates(y)
+            start = pmap.rates(proot.x)
             r0 = start[0] if start is not None else R0[population]
-        rate, e, converged, it, message = _newton_krylov(model, r0, tol, maxiter, deadline)
-        iterations += it
-        method = "newton-krylov"
+        root = roots.newton_krylov(_neuron_problem(model), r0, tol=tol, maxiter=maxiter,
+                                   deadline=deadline)
+        root = dataclasses.replace(root, nit=root.nit + proot.nit)
+        e = _neuron_evaluate(model, root.x, False)
         if e is None:
-            mu = var = sigma = tau = s = np.full(N, np.nan)
+            rate = mu = sigma = tau = s = np.full(N, np.nan)
             mu_src = np.full((3, N), np.nan)
             residual = np.inf
         else:
-            mu, var, var_src, mu_src = model.moments(rate)
-            R_, V_ = model.stats(rate)
-            s = model.quenched_sd(V_)
-            (rate2, *_), sigma, tau = model.phi(mu, var, var_src, s, False)
-            residual = float(np.max(np.abs(rate2 - rate)) / max(np.max(np.abs(rate2)), 1e-12))
-            rate = rate2
+            rate, mu, mu_src, sigma, tau, s = (e[k] for k in ("phi", "mu", "mu_src", "sigma",
+                                                             "tau", "s"))
+            residual = float(np.max(np.abs(e["F"]))) / max(float(np.max(np.abs(rate))), 1e-12)
+    status, message = roots.judge(root, residual, tol, "the returned rates")
     R, V = model.stats(rate)
-    drive = (mu - model.E_L) / model.tau_m
-    exc = mu_src[0] + mu_src[2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bindex = np.where(exc > 0, np.abs(mu - model.E_L) / np.where(exc > 0, exc, 1.0), np.nan)
-    if saturated_rate is None:
-        sat = np.array([SATURATED_FRACTION / nr.tau_ref if nr.tau_ref > 0 else np.inf
-                        for nr in params.neurons])
-    else:
-        sat = np.full(2, float(saturated_rate))
     extra = {}
     if any(t is not None for t in transfer.tables) and np.all(np.isfinite(mu)):
         extra["eif_table_error"] = _table_error(params, transfer, mu, sigma, s, model)
-    frac = lambda cond: np.array([cond[g].mean() if g.size else np.nan for g in groups])
-    if not converged and not message.startswith("did not converge"):
-        message = "did not converge: " + message
     result = NetworkMeanFieldResult(
-        rate=rate, mu=mu, sigma=sigma, tau_s=tau, drive=drive, balance_index=bindex,
-        sigma_quenched=s, population=population, mean_rate=frac(rate), R_pooled=R,
-        rate_variance=V, fraction_silent=frac(rate < silent_rate),
-        fraction_saturated=frac(rate > sat[population]), silent_rate=float(silent_rate),
-        saturated_rate=sat, converged=bool(converged), residual=float(residual),
-        iterations=int(iterations), nmatvec=int(model.nmatvec), method=method,
-        message=message, N=N, params=params, filter=tuple(filters), presynaptic=presynaptic,
-        quenched=bool(quenched), wall_time=time.perf_counter() - t_start, extra=extra)
+        rate=rate, mu=mu, sigma=sigma, tau_s=tau, mean_input=np.ascontiguousarray(mu_src.T),
+        sigma_quenched=s, population=population, R_pooled=R, rate_variance=V,
+        silent_rate=float(silent_rate),
+        saturated_rate=saturation_threshold(params.neurons, saturated_rate),
+        status=int(status), residual=float(residual), iterations=int(root.nit),
+        nmatvec=int(model.nmatvec), method=root.method, message=message, N=N, params=params,
+        filter=tuple(filters), presynaptic=presynaptic, quenched=bool(quenched),
+        wall_time=time.perf_counter() - t_start, extra=extra)
     if strict and not result.converged:
         raise ConvergenceError(f"solve_network(N = {N}) did not converge: {result.message}",
                                result)
     return result
+

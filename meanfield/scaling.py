@@ -194,6 +194,9 @@ class ScanResult:
     exponent_distance_to_limit : ndarray (2,)
         Fitted exponent of ``distance_to_limit`` (converged sizes; negative when the
         finite-N solution approaches the limit).
+    unconverged : tuple of int
+        The sizes whose solve did not converge (a property); they are excluded from every
+        exponent fit and named in ``notes``.
     """
 
     Ns: np.ndarray
@@ -215,6 +218,11 @@ class ScanResult:
     limit: SemiBalancedResult | None = None
     distance_to_limit: np.ndarray | None = None
     exponent_distance_to_limit: np.ndarray | None = None
+
+    @property
+    def unconverged(self) -> tuple:
+        """The sizes N whose solve did not converge (excluded from the fits)."""
+        return tuple(int(N) for N, c in zip(self.Ns, self.converged) if not c)
 
     def moments(self, f=None) -> np.ndarray:
         """:math:`E_t[f(t) r_a(t)]` at every N, shape (k, 2), Hz (see ``MeanFieldResult.expect``)."""

@@ -240,6 +240,49 @@ def test_sweep_with_simulation(capsys, tmp_path):
     assert all(p["E"]["sim_mean_rate"] > 0 for p in doc["results"]["points"])
 
 
+def test_sweep_exits_1_when_a_point_does_not_converge(capsys, monkeypatch, tmp_path):
+    import hetbalance._run as run_module
+    from meanfield.scaling import fit_exponent
+
+    real = run_module.solve
+
+    def solve_failing_at_2000(params, model, **kw):
+        return real(params, model, **dict(kw, time_budget=1e-9) if params.N == 2000 else kw)
+
+    monkeypatch.setattr(run_module, "solve", solve_failing_at_2000)
+    rc, out, err = run(capsys, "sweep", "--preset", "akil2021_lif", "--model",
+                       "recurrent_indegree", "--Ns", 1000, 2000, 4000, 8000,
+                       "--json", tmp_path / "s.json")
+    assert rc == 1
+    assert err == "hetbalance sweep: the solver did not converge at N = [2000]\n"
+    doc = json.loads((tmp_path / "s.json").read_text())
+    points = doc["results"]["points"]
+    assert [p["converged"] for p in points] == [True, False, True, True]
+    assert points[1]["status"] == "DEADLINE" and points[0]["status"] == "CONVERGED"
+    # the exponents are fitted over the converged points only
+    ok = [p for p in points if p["converged"]]
+    for key in ("mu_spread", "mu_slope", "imbalance"):
+        assert doc["results"]["exponents"]["E"][key] == fit_exponent(
+            [p["N"] for p in ok], [p["E"][key] for p in ok])
+
+
+def test_solver_options_reach_solve_and_failures_exit_1(capsys, tmp_path):
+    # one Newton step cannot converge: every path of the method reports it with exit code 1
+    rc, out, err = run(capsys, "sweep", "--preset", "akil2021_lif", "--Ns", 1000, 2000,
+                       "--method", "newton", "--maxiter", 1)
+    assert rc == 1 and err == "hetbalance sweep: the solver did not converge at N = [1000, 2000]\n"
+    rc, out, err = run(capsys, "solve", "--preset", "akil2021_lif", "--method", "relaxation",
+                       "--json", tmp_path / "r.json")
+    doc = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert rc == 0 and doc["method"] == "relaxation" and doc["status"] == "CONVERGED"
+    assert "(relaxation, " in out
+    rc, out, err = run(capsys, "solve", "--preset", "akil2021_lif", "--method", "newton",
+                       "--maxiter", 1)
+    assert rc == 1 and "NOT CONVERGED (newton, 1 iterations" in out
+    assert err.startswith("hetbalance solve: the solver did not converge: Newton from the "
+                          "balanced limit: maxiter = 1 reached at relative residual ")
+
+
 # ============================================================================ figures
 def test_figures_delegates_to_paper_figures(capsys, monkeypatch, tmp_path):
     import paper_figures.__main__ as pf

@@ -13,6 +13,7 @@ import pytest
 
 from meanfield import NetworkParams, balanced_rates
 from meanfield.degree import DegreeModel
+from meanfield.errors import ConvergenceError
 from meanfield.scaling import ScanResult, fit_exponent, scan_N
 
 P = NetworkParams.preset("akil2021")
@@ -26,6 +27,40 @@ def test_fit_exponent_exact_power_laws():
     assert fit_exponent(N, -2 * N ** -0.5) == pytest.approx(-0.5, abs=1e-12)   # |x| is fitted
     assert np.isnan(fit_exponent(N, np.zeros(4)))
     assert fit_exponent(N, [0, 0, 1, 10]) == pytest.approx(1.0, abs=1e-12)      # zeros skipped
+
+
+def test_unconverged_points_are_excluded_from_the_fits_and_named(monkeypatch):
+    """A size whose solve did not converge is flagged, named and left out of every fit."""
+    from meanfield import scaling
+    real = scaling.solve
+
+    def solve_failing_at_1e5(params, model, N, **kw):
+        if N == 10**5:              # stopped at its balanced-limit start point
+            kw = dict(kw, time_budget=1e-9)
+        return real(params, model, N, **kw)
+
+    monkeypatch.setattr(scaling, "solve", solve_failing_at_1e5)
+    p = NetworkParams.preset("akil2021_lif")
+    model = DegreeModel.recurrent_indegree("normal", 0.15, support=(0.6, 1.4), n_nodes=16)
+    Ns = [10**3, 10**4, 10**5, 10**6]
+    scan = scan_N(p, model, Ns)
+    assert scan.unconverged == (10**5,)
+    assert scan.converged.tolist() == [True, True, False, True]
+    assert "not converged (excluded from the fits): N = 100000" in scan.notes
+    assert "N = 100000" in scan.table()
+    keep = scan.converged
+    for name in ("mu_slope", "mu_spread", "imbalance"):
+        values = getattr(scan, name)
+        fitted = getattr(scan, f"exponent_{name}")
+        for a in (0, 1):
+            assert fitted[a] == fit_exponent(scan.Ns[keep], values[keep, a]), (name, a)
+    # the excluded point matters, so the equalities above are a real check: fitted with
+    # it, each of these exponents moves (by 0.009 for mu_slope of E)
+    for name in ("mu_slope", "mu_spread", "imbalance"):
+        values, fitted = getattr(scan, name), getattr(scan, f"exponent_{name}")
+        assert abs(fit_exponent(scan.Ns, values[:, 0]) - fitted[0]) > 1e-3, name
+    with pytest.raises(ConvergenceError, match="scan_N: N = 100000 did not converge"):
+        scan_N(p, model, Ns, strict=True)
 
 
 def _case_C_moment_error(scan: ScanResult, c: float) -> np.ndarray:

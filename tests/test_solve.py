@@ -18,11 +18,11 @@ import importlib
 import numpy as np
 import pytest
 
-from meanfield import NetworkParams, balanced_rates, transfer
+from meanfield import NetworkParams, balanced_rates, roots, transfer
 from meanfield.degree import DegreeModel
 from meanfield.errors import ConvergenceError
 from meanfield.labels import Constant, Uniform
-from meanfield.degree_space import MeanFieldResult, solve
+from meanfield.degree_space import SOLVE_METHODS, MeanFieldResult, solve
 
 solve_module = importlib.import_module("meanfield.degree_space")
 
@@ -224,15 +224,47 @@ def test_diagnostics_case_B():
                                np.sum(res.weights[0] * (res.rate[0] > 20.0)), rtol=1e-14)
 
 
-# --------------------------------------------------------------------------- fallbacks
-def test_pseudo_time_fallback_agrees(monkeypatch):
+# --------------------------------------------------------------------------- methods
+def test_every_method_agrees():
+    """Each registry method (and "auto") reaches the same self-consistent state."""
     p = NetworkParams.preset("akil2021_lif")
     model = models()["case_C"]
     ref = solve(p, model, 10**6)
-    fail = lambda fmap, G0, tol, maxiter, deadline: (G0, False, 0, "disabled in the test")
-    monkeypatch.setattr(solve_module, "_newton", fail)
+    assert ref.method == "newton" and ref.status == roots.CONVERGED
+    for method in ("newton", "relaxation", "continuation", "newton_krylov"):
+        res = solve(p, model, 10**6, method=method)
+        assert res.converged and res.method == method, res.message
+        _assert_self_consistent(res, model)
+        # both solutions satisfy the equations to the 1e-9 moment residual, amplified to
+        # ~1e-7 in the rates (SELF_CONSISTENCY_RTOL's reason)
+        np.testing.assert_allclose(res.rate, ref.rate, rtol=1e-7)
+    cont = solve(p, model, 10**6, method="continuation")
+    assert cont.message.startswith("continuation in N over 1000 ... 1000000 (")
+    small = solve(p, model, 800, method="continuation")       # N <= 10^3: one stage
+    assert small.converged and "over 800 ... 800 (1 stages)" in small.message
+    allowed = "'auto', 'newton', 'relaxation', 'continuation', 'newton_krylov'"
+    with pytest.raises(ValueError, match=f"method = 'secant' is unknown; allowed: {allowed}"):
+        solve(p, model, 10**4, method="secant")
+    assert set(SOLVE_METHODS) == {"auto", *roots.METHODS}
+
+
+def _failing(status):
+    """A registry method that reports ``status`` at its start point without iterating."""
+    def method(problem, x0, *, tol, maxiter=None, deadline=None):
+        return roots.RootResult(x=np.array(x0, float), success=status == roots.CONVERGED,
+                                status=status, message=f"{roots.status_name(status)} in the test",
+                                method="newton")
+    return method
+
+
+def test_relaxation_fallback_agrees(monkeypatch):
+    p = NetworkParams.preset("akil2021_lif")
+    model = models()["case_C"]
+    ref = solve(p, model, 10**6)
+    monkeypatch.setitem(roots.METHODS, "newton", _failing(roots.STALL))
     res = solve(p, model, 10**6)
-    assert res.converged and res.method == "pseudo-time"
+    assert res.converged and res.method == "relaxation"
+    assert res.message.startswith("from the balanced limit, pseudo-time relaxation: ")
     np.testing.assert_allclose(res.rate, ref.rate, rtol=1e-7)
 
 
@@ -240,31 +272,87 @@ def test_continuation_fallback_agrees(monkeypatch):
     p = NetworkParams.preset("akil2021_lif")
     model = models()["case_B"]
     ref = solve(p, model, 10**6)
-    real = solve_module._solve_stage
+    real = roots.attempt
     calls = []
 
-    def first_fails(fmap, *args):
-        calls.append(fmap.params.N)
-        if len(calls) == 1:
-            return args[0][-1][1], False, 0, "newton", "disabled in the test"
-        return real(fmap, *args)
+    def first_fails(problem, starts, methods, **kw):
+        calls.append(methods)
+        r = real(problem, starts, methods, **kw)
+        if len(calls) == 1:        # the direct attempt at N = 10^6
+            return dataclasses.replace(r, success=False, status=roots.FALLBACKS_FAILED,
+                                       message="disabled in the test")
+        return r
 
-    monkeypatch.setattr(solve_module, "_solve_stage", first_fails)
+    monkeypatch.setattr(roots, "attempt", first_fails)
     res = solve(p, model, 10**6)
-    assert res.converged and res.method == "continuation"
-    assert calls[1] == 1000 and calls[-1] == 10**6
+    assert res.converged and res.method == "continuation", res.message
+    assert res.message.startswith("continuation in N over 1000 ... 1000000 (")
+    assert len(calls) >= 1 + 11            # log2(10^3) = 10 doublings: >= 11 stages
     np.testing.assert_allclose(res.rate, ref.rate, rtol=1e-7)
 
 
-def test_not_converged_says_so_and_strict_raises():
+# --------------------------------------------------------------------------- not converged
+TOL = 1e-9
+
+
+def _no_lp(*args):
+    return None, np.inf, None, "failed in the test", False
+
+
+NOT_CONVERGED = {
+    # path: (solve keyword arguments, monkeypatched registry entry or LP, expected status)
+    "maxiter (Newton)": (dict(method="newton", maxiter=1), None, roots.MAXITER),
+    "maxiter (relaxation)": (dict(method="relaxation", maxiter=3), None, roots.MAXITER),
+    # below round-off the Armijo condition cannot hold: the backtracking runs out
+    "line search": (dict(method="newton", tol=1e-20), None, roots.LINE_SEARCH_FAILED),
+    "stall": (dict(method="newton"), ("newton", _failing(roots.STALL)), roots.STALL),
+    "deadline": (dict(time_budget=1e-9), None, roots.DEADLINE),
+    "failed fallbacks": (dict(maxiter=1), None, roots.FALLBACKS_FAILED),
+    "continuation": (dict(method="continuation", maxiter=1), None, roots.FALLBACKS_FAILED),
+    "no start point": (dict(), ("lp", _no_lp), roots.NO_START),
+    "false success": (dict(method="newton"), ("newton", _failing(roots.CONVERGED)),
+                      roots.INACCURATE),
+}
+
+
+@pytest.mark.parametrize("path", list(NOT_CONVERGED))
+def test_not_converged_says_so_and_strict_raises(path, monkeypatch):
+    kwargs, patch, status = NOT_CONVERGED[path]
+    if patch is not None and patch[0] == "lp":
+        monkeypatch.setattr(solve_module, "_solve_lp", patch[1])
+    elif patch is not None:
+        monkeypatch.setitem(roots.METHODS, *patch)
     p = NetworkParams.preset("akil2021_lif")
-    res = solve(p, models()["case_C"], 10**6, time_budget=1e-9)
+    model = models(16)["case_C"]
+    res = solve(p, model, 10**4, **kwargs)
     assert not res.converged
-    assert res.message.startswith("did not converge")
-    assert res.residual > 1e-9
+    assert res.status == status, (roots.status_name(res.status), res.message)
+    tol = kwargs.get("tol", TOL)
+    assert res.residual > tol
+    # the reported residual is the one at the returned moments, recomputed here
+    F, _, _ = solve_module._MomentMap(solve_module.LabelGrid(res.params, model, None),
+                                      res.params, _transfer_of(res))(res.moments)
+    assert res.residual == roots.relative_residual(F, res.moments)
+    assert res.message.startswith("did not converge: ")
+    assert "NOT CONVERGED" in res.summary()
     with pytest.raises(ConvergenceError, match="did not converge") as info:
-        solve(p, models()["case_C"], 10**6, time_budget=1e-9, strict=True)
+        solve(p, model, 10**4, strict=True, **kwargs)
     assert isinstance(info.value.result, MeanFieldResult)
+    assert info.value.result.status == status
+
+
+def _transfer_of(res):
+    from meanfield._phi import PopulationTransfer
+    n = res.rate.shape[1]
+    return PopulationTransfer(res.params, res.filter, (np.arange(n), np.arange(n, 2 * n)))
+
+
+def test_converged_means_residual_below_tol():
+    p = NetworkParams.preset("akil2021_lif")
+    for kwargs in (dict(), dict(tol=1e-6), dict(method="newton", maxiter=2),
+                   dict(method="newton", maxiter=3, tol=1e-3)):
+        res = solve(p, models(16)["case_B"], 10**5, **kwargs)
+        assert res.converged == (res.residual <= kwargs.get("tol", TOL)), kwargs
 
 
 def test_warm_start_and_result_is_frozen():

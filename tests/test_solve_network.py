@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from meanfield import NetworkParams, transfer
+from meanfield import NetworkParams, roots, transfer
 from meanfield.errors import ConvergenceError
 from meanfield.network_solver import solve_network
 from meanfield.degree_space import solve
@@ -96,7 +96,7 @@ def test_no_heterogeneity_reproduces_solve(preset, rtol):
 def test_neuron_level_self_consistency(bench2000):
     p, W, pop, k_X = bench2000
     res = solve_network(p, W, pop, k_X)
-    assert res.converged and res.method == "newton-krylov"
+    assert res.converged and res.method == "newton_krylov"
     direct = direct_rates(res, p, W, pop, k_X)
     assert np.max(np.abs(direct - res.rate)) / res.rate.max() < SELF_CONSISTENCY_RTOL
     # Erdos-Renyi heterogeneity spreads the rates widely (docs/theory.md section 8.2: deciles
@@ -185,12 +185,69 @@ def test_bad_input(bench2000):
         solve_network(None, W, pop, k_X)
 
 
-def test_not_converged_says_so(bench2000):
+NOT_CONVERGED = {
+    # path: (solve_network keyword arguments, expected status)
+    "deadline (neuron)": (dict(time_budget=1e-9), roots.DEADLINE),
+    "maxiter (neuron)": (dict(maxiter=1), roots.MAXITER),
+    "maxiter (population, Newton)": (dict(presynaptic="population", method="newton",
+                                          maxiter=1), roots.MAXITER),
+    "failed fallbacks (population)": (dict(presynaptic="population", maxiter=1),
+                                      roots.FALLBACKS_FAILED),
+    "line search (neuron)": (dict(tol=1e-30), roots.LINE_SEARCH_FAILED),
+}
+
+
+@pytest.mark.parametrize("path", list(NOT_CONVERGED))
+def test_not_converged_says_so(bench2000, path):
     p, W, pop, k_X = bench2000
-    res = solve_network(p, W, pop, k_X, time_budget=1e-9)
-    assert not res.converged and res.message.startswith("did not converge")
-    with pytest.raises(ConvergenceError):
-        solve_network(p, W, pop, k_X, time_budget=1e-9, strict=True)
+    kwargs, status = NOT_CONVERGED[path]
+    res = solve_network(p, W, pop, k_X, **kwargs)
+    assert not res.converged and res.status == status, (roots.status_name(res.status),
+                                                        res.message)
+    assert res.residual > kwargs.get("tol", 1e-8)
+    assert res.message.startswith("did not converge: ")
+    with pytest.raises(ConvergenceError) as info:
+        solve_network(p, W, pop, k_X, strict=True, **kwargs)
+    assert info.value.result.status == status
+
+
+def test_converged_flag_matches_the_reported_residual(bench2000):
+    """``converged`` is exactly ``residual <= tol`` (the residual at the returned rates).
+
+    The EIF case at N = 2000 once reported converged with a residual of 1.04e-8 > 1e-8: the
+    solver judged one iterate and reported the rates one plain iteration later."""
+    cases = [(bench2000, {}), (bench2000, dict(maxiter=1)), (bench2000, dict(tol=1e-12)),
+             (bench2000, dict(presynaptic="population", tol=1e-12)),
+             (bench2000, dict(presynaptic="population", method="relaxation", maxiter=5))]
+    p = NetworkParams.preset("akil2021", N=2000)
+    cases.append(((p,) + er_graph(p, seed=1), {}))
+    seen = set()
+    for (p, W, pop, k_X), kwargs in cases:
+        res = solve_network(p, W, pop, k_X, **kwargs)
+        tol = kwargs.get("tol", 1e-8)
+        assert res.converged == (res.residual <= tol), (kwargs, res.residual, res.message)
+        seen.add(res.converged)
+    assert seen == {True, False}
+
+
+def test_methods(bench2000):
+    p, W, pop, k_X = bench2000
+    ref = solve_network(p, W, pop, k_X, presynaptic="population")
+    assert ref.method == "newton"
+    for method in ("relaxation", "newton_krylov"):
+        res = solve_network(p, W, pop, k_X, presynaptic="population", method=method)
+        assert res.converged and res.method == method
+        # both solve the two population unknowns to 1e-10 (relative)
+        np.testing.assert_allclose(res.R_pooled, ref.R_pooled, rtol=1e-8)
+    assert solve_network(p, W, pop, k_X, method="newton_krylov").method == "newton_krylov"
+    with pytest.raises(ValueError, match=r"method = 'newton' is not available for presynaptic "
+                                         r"= 'neuron'; allowed: 'auto', 'newton_krylov'"):
+        solve_network(p, W, pop, k_X, method="newton")
+    with pytest.raises(ValueError, match=r"method = 'continuation' is not available for "
+                                         r"presynaptic = 'population'"):
+        solve_network(p, W, pop, k_X, presynaptic="population", method="continuation")
+    with pytest.raises(ValueError, match=r"method = 'gmres' is unknown"):
+        solve_network(p, W, pop, k_X, method="gmres")
 
 
 def test_with_the_graphs_sampler():

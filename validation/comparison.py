@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meanfield.checks import check_int
+from meanfield.diagnostics import SILENT_RATE, balance_index, fraction_below
 from meanfield.labels import quantile_bins
 from meanfield.params import POPULATIONS, population_index
 
@@ -196,7 +197,7 @@ def _bin_edges(lab, which, nb) -> np.ndarray:
 
 
 def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
-            silent_rate: float = 0.1) -> Comparison:
+            silent_rate: float = SILENT_RATE) -> Comparison:
     """Compare a mean-field theory with a spiking simulation of a realised network.
 
     Parameters
@@ -252,8 +253,7 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             theory_rate = bmean(th_neuron)
             z = (sim_rate - theory_rate) / sim_se
             neuron_theory_rate = bmean(nt)
-            exc = inp[:, 0] + inp[:, 2]
-            bidx = np.abs(net) / np.where(exc > 0, exc, np.nan)
+        bidx = balance_index(net, inp[:, 0] + inp[:, 2])
         s_slope, _ = linear_fit(lab, rate)
         t_slope, _ = linear_fit(lab, th_neuron)
         n_slope, n_se = linear_fit(lab, net)
@@ -270,7 +270,7 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             net_input_slope=n_slope, net_input_slope_se=n_se,
             net_input_spread=float(np.std(net)) if idx.size else float("nan"),
             balance_index=float(np.nanmedian(bidx)) if idx.size else float("nan"),
-            fraction_silent=float(np.mean(rate < silent_rate)) if idx.size else float("nan"),
+            fraction_silent=float(fraction_below(rate, silent_rate)) if idx.size else float("nan"),
             neuron_corr=corr, neuron_rms=rms,
             sim_mean_rate=float(rate.mean()) if idx.size else float("nan"),
             theory_mean_rate=float(np.mean(th_neuron)) if idx.size else float("nan")))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from meanfield.diagnostics import balance_index
 from meanfield.params import NetworkParams, SOURCES, population_index
 
 __all__ = ["SimulationResult", "SimulationError", "spike_counts", "isi_cv"]
@@ -246,9 +247,8 @@ class SimulationResult(SpikeRecord):
         Small (O(1/sqrt(K))) for a balanced neuron, O(1) when excitation is not cancelled.
         NaN for a neuron without excitatory input.
         """
-        exc = self.mean_input[:, 0] + self.mean_input[:, 2]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(exc > 0, np.abs(self.mean_input.sum(axis=1)) / exc, np.nan)
+        return balance_index(self.mean_input.sum(axis=1),
+                             self.mean_input[:, 0] + self.mean_input[:, 2])
 
     # ------------------------------------------------------------------ rates
     @property

@@ -1,0 +1,198 @@
+"""Balance and rate diagnostics shared by the theory results and the simulation checks.
+
+One place for the quantities the results report beside their solution (docs/theory.md
+section 6): the net drive, the balance index, silent and saturated fractions, weighted
+slopes and spreads over labels, out-degree-weighted rates and the imbalance of condition
+(B). ``MeanFieldResult`` (per label), ``NetworkMeanFieldResult`` (per neuron),
+``validation``'s ``SimulationResult`` and ``compare`` (from recorded inputs) call these
+functions instead of repeating the formulas.
+
+Examples
+--------
+>>> import numpy as np
+>>> balance_index(np.array([1.0, -2.0, 3.0]), np.array([10.0, 4.0, 0.0]))
+array([0.1, 0.5, nan])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SILENT_RATE", "SATURATED_FRACTION", "drive", "balance_index",
+           "saturation_threshold", "fraction_below", "fraction_above", "population_mean",
+           "weighted_mean", "weighted_slope", "weighted_sd", "label_statistics",
+           "out_degree_rates", "imbalance"]
+
+SILENT_RATE = 0.1
+"""Default threshold of ``fraction_silent``: a label (or neuron) below 0.1 Hz is silent."""
+
+SATURATED_FRACTION = 0.5
+"""Default threshold of ``fraction_saturated``: rate above half the maximal rate
+1/tau_ref (no label saturates when tau_ref = 0)."""
+
+
+# =============================================================================== balance
+def drive(mu, E_L, tau_m):
+    """Net mean drive :math:`(\\mu - E_L)/\\tau_m`, mV/s.
+
+    Parameters
+    ----------
+    mu : array_like
+        Mean input (absolute, includes E_L), mV.
+    E_L, tau_m : array_like
+        Resting potential (mV) and membrane time constant (s), broadcast against ``mu``.
+
+    Notes
+    -----
+    In the balanced scaling this is :math:`\\sqrt N` times the O(sqrt N) bracket of
+    condition (B): O(1) when balanced, O(sqrt N) where balance breaks.
+    """
+    return (np.asarray(mu) - E_L) / tau_m
+
+
+def balance_index(net_input, excitatory_input):
+    """Net mean input over its excitatory part, :math:`|\\mu - E_L| / (\\mu_E + \\mu_X)`.
+
+    Parameters
+    ----------
+    net_input : array_like
+        Net synaptic mean input :math:`\\mu - E_L = \\mu_E + \\mu_I + \\mu_X`, mV.
+    excitatory_input : array_like
+        Its excitatory part :math:`\\mu_E + \\mu_X` (recurrent E and external), mV.
+
+    Returns
+    -------
+    ndarray
+        Dimensionless; ~1/sqrt(K) when the input is balanced, O(1) when excitation is not
+        cancelled; NaN where the excitatory part is not > 0 (no excitatory input).
+    """
+    net = np.asarray(net_input, float)
+    exc = np.asarray(excitatory_input, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(exc > 0, np.abs(net) / np.where(exc > 0, exc, 1.0), np.nan)
+
+
+# =============================================================================== rates
+def saturation_threshold(neurons, saturated_rate=None) -> np.ndarray:
+    """Rate above which a label counts as saturated, per population, Hz, shape (2,).
+
+    ``saturated_rate`` (Hz) for both populations, or by default ``SATURATED_FRACTION`` /
+    tau_ref of each neuron model (inf when tau_ref = 0).
+    """
+    if saturated_rate is None:
+        return np.array([SATURATED_FRACTION / nr.tau_ref if nr.tau_ref > 0 else np.inf
+                         for nr in neurons])
+    return np.full(2, float(saturated_rate))
+
+
+def weighted_mean(weights, x):
+    """:math:`\\sum_i w_i x_i` along the last axis (weights summing to 1)."""
+    return np.sum(weights * x, axis=-1)
+
+
+def fraction_below(rate, threshold, weights=None):
+    """Fraction (weighted, or of the entries) of rates strictly below ``threshold``."""
+    below = np.asarray(rate) < threshold
+    if weights is None:
+        return below.mean()
+    return weighted_mean(weights, below.astype(float))
+
+
+def fraction_above(rate, threshold, weights=None):
+    """Fraction (weighted, or of the entries) of rates strictly above ``threshold``."""
+    above = np.asarray(rate) > threshold
+    if weights is None:
+        return above.mean()
+    return weighted_mean(weights, above.astype(float))
+
+
+def population_mean(x, population) -> np.ndarray:
+    """Mean of a per-neuron array over the E (0) and the I (1) neurons, shape (2,).
+
+    NaN for a population without neurons. A boolean ``x`` gives the fraction of neurons.
+    """
+    x = np.asarray(x)
+    out = []
+    for a in (0, 1):
+        g = np.flatnonzero(np.asarray(population) == a)
+        out.append(x[g].mean() if g.size else np.nan)
+    return np.array(out)
+
+
+def weighted_slope(weights, x, y) -> float:
+    """Weighted least-squares slope of y against x; NaN when x does not vary.
+
+    x counts as constant when its weighted variance is below :math:`(10^{-12}\\max(|\\bar
+    x|, 10^{-300}))^2`.
+    """
+    xm, ym = weighted_mean(weights, x), weighted_mean(weights, y)
+    vx = weighted_mean(weights, (x - xm) ** 2)
+    scale = max(abs(xm), 1e-300)
+    if vx <= (1e-12 * scale) ** 2:
+        return np.nan
+    return weighted_mean(weights, (x - xm) * (y - ym)) / vx
+
+
+def weighted_sd(weights, x) -> float:
+    """Weighted standard deviation :math:`\\sqrt{\\sum_i w_i (x_i - \\bar x)^2}`."""
+    return math.sqrt(max(weighted_mean(weights, (x - weighted_mean(weights, x)) ** 2), 0.0))
+
+
+def label_statistics(weights, label, rate, mu, indegree, silent_rate, saturated_rate) -> dict:
+    """Summarise each population over a weighted set of labels (rows E, I).
+
+    Parameters
+    ----------
+    weights, label, rate, mu, indegree : ndarray (2, n)
+        Quadrature weights (rows sum to 1), scalar label, rate (Hz), mean input (mV) and
+        total in-degree of each label.
+    silent_rate : float
+        Hz.
+    saturated_rate : ndarray (2,)
+        Hz, per population.
+
+    Returns
+    -------
+    dict
+        ``mean_rate`` (Hz), ``fraction_silent``, ``fraction_saturated``,
+        ``rate_indegree_slope`` (Hz per synapse), ``mu_slope`` (mV per unit label) and
+        ``mu_spread`` (mV); each (2,). Slopes are weighted least squares, NaN where the
+        regressor does not vary.
+    """
+    rows = list(zip(weights, label, rate, mu, indegree, saturated_rate))
+    return {
+        "mean_rate": np.array([weighted_mean(w, r) for w, _, r, _, _, _ in rows]),
+        "fraction_silent": np.array([fraction_below(r, silent_rate, w)
+                                     for w, _, r, _, _, _ in rows]),
+        "fraction_saturated": np.array([fraction_above(r, s, w) for w, _, r, _, _, s in rows]),
+        "rate_indegree_slope": np.array([weighted_slope(w, k, r) for w, _, r, _, k, _ in rows]),
+        "mu_slope": np.array([weighted_slope(w, x, m) for w, x, _, m, _, _ in rows]),
+        "mu_spread": np.array([weighted_sd(w, m) for w, _, _, m, _, _ in rows]),
+    }
+
+
+def out_degree_rates(weights, kout, rate) -> np.ndarray:
+    """:math:`R_{ab} = E_{t'}[k^{out}_{ab}(t') r_b(t')]`, shape (2, 2), Hz.
+
+    The mean rate of the source of a random synapse b -> a (``weights``, ``rate``: (2, n);
+    ``kout``: (2, 2, n) with ``kout[a, b]`` over b's labels).
+    """
+    return np.einsum("bj,abj,bj->ab", weights, kout, rate)
+
+
+def imbalance(drive, N, weights, X, kin_X) -> np.ndarray:
+    """RMS over labels of drive/sqrt(N) relative to the RMS of the external bracket.
+
+    .. math:: \\frac{\\sqrt{E_t[(\\mathrm{drive}_a(t)/\\sqrt N)^2]}}
+                    {\\sqrt{E_t[(X_a k^{in}_{aX}(t))^2]}}
+
+    ~1/sqrt(N) when balanced, O(1) when not; NaN without external input. ``drive``,
+    ``weights``, ``kin_X``: (2, n); ``X``: (2,) mV Hz. Returns (2,).
+    """
+    ext = np.asarray(X)[:, None] * kin_X
+    rms_ext = np.sqrt(np.sum(weights * ext ** 2, axis=1))
+    rms_drive = np.sqrt(np.sum(weights * (drive / math.sqrt(N)) ** 2, axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rms_ext > 0, rms_drive / np.where(rms_ext > 0, rms_ext, 1.0), np.nan)

@@ -1,0 +1,480 @@
+"""Results of the mean-field solvers: the solution and its status; diagnostics on request.
+
+``MeanFieldResult`` (degree space, ``solve``) and ``NetworkMeanFieldResult`` (a realised
+graph, ``solve_network``) store the self-consistent state (rates, mean inputs by source,
+noise), what is needed to interpret it (labels, weights, degree factors, parameters) and
+how the solver ended (``status``, ``residual``, ``message``, counts). The balance and rate
+diagnostics (``drive``, ``balance_index``, ``mean_rate``, silent and saturated fractions,
+slopes, ``R``, ``imbalance``) are properties computed by ``meanfield.diagnostics``, the
+one place that defines them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import diagnostics as dg
+from .checks import check_array, check_int
+from .labels import quantile_bins
+from .params import POPULATIONS, NetworkParams, population_index
+from .roots import CONVERGED, status_name
+
+__all__ = ["MeanFieldResult", "NetworkMeanFieldResult"]
+
+
+def _neuron_constants(params: NetworkParams, name: str) -> np.ndarray:
+    """(2, 1) array of a neuron constant (E row, I row) for broadcasting over labels."""
+    return np.array([[getattr(nr, name)] for nr in params.neurons])
+
+
+# =============================================================================== degree space
+@dataclass(frozen=True, eq=False)
+class MeanFieldResult:
+    """Solution of the degree-space self-consistency (frozen).
+
+    Per-label arrays have shape (2, n): row 0 is E, row 1 is I, columns the quadrature
+    nodes of the label distribution (``t``, ``weights``). Populations with fewer nodes are
+    padded with zero-weight copies of their last node, so always average with ``weights``.
+
+    Attributes
+    ----------
+    rate : ndarray (2, n)
+        Self-consistent rate of each label, Hz.
+    mu : ndarray (2, n)
+        Mean input (absolute, includes E_L), mV.
+    sigma : ndarray (2, n)
+        Input noise amplitude, mV (Brunel convention: free variance sigma^2/2).
+    tau_s : ndarray (2, n)
+        Effective synaptic time constant used by the filter, s (0 for white noise).
+    mean_input : ndarray (2, n, 3)
+        Mean input of each label by source E, I, X, mV:
+        :math:`\\tau_m J_{ab} K_{ab} E_{t'}[m_{ab} r_b]` and
+        :math:`\\tau_m J_{aX} K_{aX} k^{in}_{aX}(t) r_X`; ``mu`` = E_L + their sum.
+    t : ndarray (2, n[, dim])
+        Labels.
+    weights : ndarray (2, n)
+        Quadrature weights (each row sums to 1).
+    label : ndarray (2, n)
+        Scalar label coordinate (the label, or its in-degree component for vector labels).
+    kin : ndarray (2, 3, n)
+        In-degree factors :math:`k^{in}_{ab}(t)` for b = E, I, X (mean in-degree K_ab
+        times this factor is the in-degree of a neuron with label t).
+    kout : ndarray (2, 2, n)
+        ``kout[a, b, j]`` = :math:`k^{out}_{ab}(t_{b,j}) = E_t[m_{ab}(t, t_{b,j})]`.
+    silent_rate : float
+        Hz; labels below it count as silent.
+    saturated_rate : ndarray (2,)
+        Hz; labels above it count as saturated (inf when tau_ref = 0).
+    status : int
+        ``meanfield.roots`` status code: ``CONVERGED`` (0) or why the solver stopped
+        (``MAXITER``, ``STALL``, ``LINE_SEARCH_FAILED``, ``DEADLINE``, ``DOMAIN``,
+        ``FALLBACKS_FAILED``, ``NO_START``, ``INACCURATE``).
+    residual : float
+        Relative residual :math:`\\max_k |F_k(G)| / \\max_k |G_k|` of the moment equations
+        at the returned solution (inf when F cannot be evaluated there).
+    iterations : int
+        Iterations of every method and stage tried.
+    nfev : int
+        Evaluations of the transfer function on the whole grid.
+    method : str
+        The method (a name in ``meanfield.roots.METHODS``) that produced the returned
+        moments: "newton", "relaxation", "continuation" or "newton_krylov"; "none" when no
+        start point existed.
+    message : str
+        What the solver did; starts with "did not converge: " when ``converged`` is False.
+    N : int
+    params : NetworkParams
+        The parameters at size N.
+    model_name : str
+    filter : (str, str)
+        Filter used by E and I ("white" or "fourcaud_brunel").
+    moments : ndarray (m,)
+        The solver's unknowns G (for warm starts).
+    wall_time : float
+        Wall time of the solve, s (``elapsed`` is a deprecated alias).
+    converged : bool
+        ``status == CONVERGED``, i.e. ``residual <= tol`` (a property, like every
+        attribute below: diagnostics computed by ``meanfield.diagnostics`` on access).
+    drive : ndarray (2, n)
+        Net mean drive :math:`(\\mu - E_L)/\\tau_m`, mV/s. It equals
+        :math:`\\sqrt N\\,[\\sum_b w_{ab}E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)]`, the
+        O(sqrt N) bracket of condition (B) times sqrt(N) (up to the rounding of N_b = q_b N):
+        O(1) when balanced, O(sqrt N) where balance breaks.
+    balance_index : ndarray (2, n)
+        :math:`|\\mu - E_L| / (\\mu_{exc} - E_L)`, the net mean input over its excitatory
+        part (E and X inputs); ~1/sqrt(N) when balanced, O(1) when not; NaN where a label
+        receives no excitatory input.
+    indegree : ndarray (2, n)
+        Mean total in-degree (E + I + X synapses) of a neuron with each label.
+    mean_rate : ndarray (2,)
+        Population mean rate :math:`E_t[r_a(t)]`, Hz.
+    R : ndarray (2, 2)
+        Out-degree-weighted rates ``R[a, b]`` = :math:`E_{t'}[k^{out}_{ab}(t') r_b(t')]`, Hz:
+        the mean rate of the source of a random synapse b -> a (row: target population a,
+        column: source b; the :math:`R_{ab}` of docs/theory.md section 4). The realised-graph
+        counterpart pooled over targets is ``NetworkMeanFieldResult.R_pooled`` (2,).
+    fraction_silent, fraction_saturated : ndarray (2,)
+        Weight of labels with rate < ``silent_rate`` and > ``saturated_rate``.
+    rate_indegree_slope : ndarray (2,)
+        Weighted least-squares slope of rate against total in-degree, Hz per synapse; its
+        sign is ``rate_indegree_sign``. NaN when all labels have the same in-degree.
+    mu_slope : ndarray (2,)
+        Weighted least-squares slope of mu against ``label``, mV per unit label (NaN for a
+        single label).
+    mu_spread : ndarray (2,)
+        Standard deviation of mu across labels (weighted), mV.
+    imbalance : ndarray (2,)
+        RMS over labels of drive/sqrt(N) relative to the RMS of the external bracket
+        :math:`X_a k^{in}_{aX}`; ~1/sqrt(N) when balanced, O(1) when not.
+    """
+
+    rate: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+    tau_s: np.ndarray
+    mean_input: np.ndarray
+    t: np.ndarray
+    weights: np.ndarray
+    label: np.ndarray
+    kin: np.ndarray
+    kout: np.ndarray
+    silent_rate: float
+    saturated_rate: np.ndarray
+    status: int
+    residual: float
+    iterations: int
+    nfev: int
+    method: str
+    message: str
+    N: int
+    params: NetworkParams
+    model_name: str
+    filter: tuple
+    moments: np.ndarray
+    wall_time: float = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        """Deprecated alias of ``wall_time`` (s)."""
+        warnings.warn("MeanFieldResult.elapsed is deprecated; use wall_time",
+                      DeprecationWarning, stacklevel=2)
+        return self.wall_time
+
+    # ------------------------------------------------------------------ status
+    @property
+    def converged(self) -> bool:
+        """True when ``status`` is ``CONVERGED`` (the residual is <= tol)."""
+        return self.status == CONVERGED
+
+    # ------------------------------------------------------------------ diagnostics
+    @cached_property
+    def drive(self) -> np.ndarray:
+        """Net mean drive :math:`(\\mu - E_L)/\\tau_m`, mV/s, (2, n)."""
+        return dg.drive(self.mu, _neuron_constants(self.params, "E_L"),
+                        _neuron_constants(self.params, "tau_m"))
+
+    @cached_property
+    def balance_index(self) -> np.ndarray:
+        """|mu - E_L| / (E + X input), (2, n); NaN without excitatory input."""
+        net = self.mu - _neuron_constants(self.params, "E_L")
+        return dg.balance_index(net, self.mean_input[..., 0] + self.mean_input[..., 2])
+
+    @cached_property
+    def indegree(self) -> np.ndarray:
+        """Mean total in-degree (E + I + X synapses) of each label, (2, n)."""
+        return np.einsum("ab,abn->an", self.params.K, self.kin)
+
+    @cached_property
+    def _statistics(self) -> dict:
+        return dg.label_statistics(self.weights, self.label, self.rate, self.mu, self.indegree,
+                                   self.silent_rate, self.saturated_rate)
+
+    @property
+    def mean_rate(self) -> np.ndarray:
+        """Population mean rate :math:`E_t[r_a(t)]`, Hz, (2,)."""
+        return self._statistics["mean_rate"]
+
+    @property
+    def fraction_silent(self) -> np.ndarray:
+        """Weight of labels with rate < ``silent_rate``, (2,)."""
+        return self._statistics["fraction_silent"]
+
+    @property
+    def fraction_saturated(self) -> np.ndarray:
+        """Weight of labels with rate > ``saturated_rate``, (2,)."""
+        return self._statistics["fraction_saturated"]
+
+    @property
+    def rate_indegree_slope(self) -> np.ndarray:
+        """Slope d rate / d total in-degree (weighted least squares), Hz per synapse, (2,)."""
+        return self._statistics["rate_indegree_slope"]
+
+    @property
+    def mu_slope(self) -> np.ndarray:
+        """Slope d mu / d label (weighted least squares), mV per unit label, (2,)."""
+        return self._statistics["mu_slope"]
+
+    @property
+    def mu_spread(self) -> np.ndarray:
+        """Weighted standard deviation of mu across labels, mV, (2,)."""
+        return self._statistics["mu_spread"]
+
+    @cached_property
+    def R(self) -> np.ndarray:
+        """Out-degree-weighted rates R[a, b], Hz, (2, 2)."""
+        return dg.out_degree_rates(self.weights, self.kout, self.rate)
+
+    @cached_property
+    def imbalance(self) -> np.ndarray:
+        """RMS drive/sqrt(N) over the RMS external bracket, (2,)."""
+        return dg.imbalance(self.drive, self.params.N, self.weights, self.params.X,
+                            self.kin[:, 2, :])
+
+    @property
+    def rate_indegree_sign(self) -> np.ndarray:
+        """Sign (-1, 0, +1; NaN if undefined) of d rate / d in-degree per population."""
+        return np.sign(self.rate_indegree_slope)
+
+    # ------------------------------------------------------------------ access
+    def expect(self, population, f=None) -> float:
+        """:math:`E_t[f(t)\\, r_a(t)]` over the label distribution of ``population``, Hz.
+
+        Parameters
+        ----------
+        population : "E", "I", 0 or 1
+        f : callable of the labels, array (n,) or None (then f = 1: the mean rate)
+
+        Examples
+        --------
+        For Case C, ``res.expect("E", lambda t: t)`` is :math:`R_E = E[t r_E]` and
+        ``res.expect("E", lambda t: t - 1)`` is :math:`\\mathrm{Cov}(t, r_E)`.
+        """
+        a = population_index(population)
+        fv = 1.0 if f is None else (f(self.t[a]) if callable(f) else np.asarray(f, float))
+        return float(np.sum(self.weights[a] * fv * self.rate[a]))
+
+    def summary(self) -> str:
+        """A few lines for humans."""
+        status = "converged" if self.converged else "NOT CONVERGED"
+        lines = [f"MeanFieldResult: {self.model_name}, N = {self.N}, {status} "
+                 f"({self.method}, {self.iterations} iterations, residual {self.residual:.2e})"]
+        for a, pop in enumerate(POPULATIONS):
+            lines.append(
+                f"  {pop}: mean rate {self.mean_rate[a]:.4g} Hz (labels {self.rate[a].min():.3g}"
+                f"..{self.rate[a].max():.3g}), mu {self.mu[a].min():.4g}..{self.mu[a].max():.4g} mV, "
+                f"silent {self.fraction_silent[a]:.3f}, saturated {self.fraction_saturated[a]:.3f}")
+        if not self.converged:
+            lines.append("  " + self.message)
+        return "\n".join(lines)
+
+    _DIAGNOSTICS = ("converged", "drive", "balance_index", "indegree", "mean_rate", "R",
+                    "fraction_silent", "fraction_saturated", "rate_indegree_slope", "mu_slope",
+                    "mu_spread", "imbalance")
+
+    def to_dict(self) -> dict:
+        """Return the fields and the diagnostics as a JSON-friendly dict.
+
+        Arrays become lists, params ``NetworkParams.to_dict()``; ``status_name`` is added.
+        """
+        out = {}
+        for name in (*self.__dataclass_fields__, *self._DIAGNOSTICS):
+            v = getattr(self, name)
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            elif isinstance(v, NetworkParams):
+                v = v.to_dict()
+            out[name] = v
+        out["status_name"] = status_name(self.status)
+        return out
+
+
+# =============================================================================== network
+@dataclass(frozen=True, eq=False)
+class NetworkMeanFieldResult:
+    """Per-neuron solution of ``solve_network`` (frozen).
+
+    Attributes
+    ----------
+    rate, mu, sigma, tau_s : ndarray (N,)
+        As in ``MeanFieldResult`` but per neuron: Hz, mV, mV, s. With ``quenched=True``,
+        ``rate`` is the Gaussian average of Phi over the quenched spread and ``mu`` its
+        centre.
+    mean_input : ndarray (N, 3)
+        Mean input of each neuron by source E, I, X, mV (``mu`` = E_L + their sum).
+    sigma_quenched : ndarray (N,)
+        Standard deviation of the quenched spread of mu, mV (0 without the correction).
+    population : ndarray (N,)
+        0 (E) or 1 (I).
+    R_pooled : ndarray (2,)
+        ``R_pooled[b]``: out-degree-weighted mean rate of population b, Hz, pooled over
+        the target populations (the mean rate behind a random synapse from b, whatever its
+        target). Not ``MeanFieldResult.R``, which is (2, 2) with one row per target
+        population. ``R`` is a deprecated alias.
+    rate_variance : ndarray (2,)
+        Out-degree-weighted variance of the rates, Hz^2 (enters the quenched spread).
+    silent_rate : float
+        Hz.
+    saturated_rate : ndarray (2,)
+        Hz.
+    status : int
+        ``meanfield.roots`` status code (``CONVERGED`` = 0, or why the solver stopped).
+    residual : float
+        Relative residual at the returned solution: :math:`\\max_j|\\Phi_j - r_j| /
+        \\max_j \\Phi_j` ("neuron"; r the solver's rates, ``rate`` = :math:`\\Phi`), or
+        :math:`\\max|F|/\\max|y|` of the population unknowns ("population").
+        ``converged`` is exactly ``residual <= tol``.
+    iterations : int
+        Iterations of every method tried (the population-mode start included).
+    nmatvec : int
+        Products with the connectivity.
+    method : str
+        The method (a name in ``meanfield.roots.METHODS``) that produced the answer:
+        "newton_krylov" ("neuron"), "newton" or "relaxation" ("population").
+    message : str
+        What the solver did; starts with "did not converge: " when not converged.
+    N : int
+    params : NetworkParams
+    filter : (str, str)
+    presynaptic : str
+    quenched : bool
+    wall_time : float
+        Wall time of the solve, s (``elapsed`` is a deprecated alias).
+    extra : dict
+        ``eif_table_error`` when the EIF table was used.
+    converged : bool
+        ``status == CONVERGED`` (a property, like every attribute below: diagnostics
+        computed by ``meanfield.diagnostics`` on access).
+    drive, balance_index : ndarray (N,)
+        mV/s and dimensionless, as in ``MeanFieldResult``.
+    mean_rate : ndarray (2,)
+        Population mean rates, Hz.
+    fraction_silent, fraction_saturated : ndarray (2,)
+        Fraction of neurons below ``silent_rate`` / above ``saturated_rate``.
+    """
+
+    rate: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+    tau_s: np.ndarray
+    mean_input: np.ndarray
+    sigma_quenched: np.ndarray
+    population: np.ndarray
+    R_pooled: np.ndarray
+    rate_variance: np.ndarray
+    silent_rate: float
+    saturated_rate: np.ndarray
+    status: int
+    residual: float
+    iterations: int
+    nmatvec: int
+    method: str
+    message: str
+    N: int
+    params: NetworkParams
+    filter: tuple
+    presynaptic: str
+    quenched: bool
+    wall_time: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def R(self) -> np.ndarray:
+        """Deprecated alias of ``R_pooled`` (2,), Hz."""
+        warnings.warn("NetworkMeanFieldResult.R is deprecated; use R_pooled (shape (2,), "
+                      "pooled over targets; MeanFieldResult.R is (2, 2))", DeprecationWarning,
+                      stacklevel=2)
+        return self.R_pooled
+
+    @property
+    def elapsed(self) -> float:
+        """Deprecated alias of ``wall_time`` (s)."""
+        warnings.warn("NetworkMeanFieldResult.elapsed is deprecated; use wall_time",
+                      DeprecationWarning, stacklevel=2)
+        return self.wall_time
+
+    @property
+    def converged(self) -> bool:
+        """True when ``status`` is ``CONVERGED`` (the residual is <= tol)."""
+        return self.status == CONVERGED
+
+    def _per_neuron(self, name: str) -> np.ndarray:
+        return np.array([getattr(nr, name) for nr in self.params.neurons])[self.population]
+
+    @cached_property
+    def drive(self) -> np.ndarray:
+        """Net mean drive :math:`(\\mu - E_L)/\\tau_m` of each neuron, mV/s."""
+        return dg.drive(self.mu, self._per_neuron("E_L"), self._per_neuron("tau_m"))
+
+    @cached_property
+    def balance_index(self) -> np.ndarray:
+        """|mu - E_L| / (E + X input) of each neuron; NaN without excitatory input."""
+        return dg.balance_index(self.mu - self._per_neuron("E_L"),
+                                self.mean_input[:, 0] + self.mean_input[:, 2])
+
+    @cached_property
+    def mean_rate(self) -> np.ndarray:
+        """Population mean rates, Hz, (2,)."""
+        return dg.population_mean(self.rate, self.population)
+
+    @cached_property
+    def fraction_silent(self) -> np.ndarray:
+        """Fraction of the neurons of each population below ``silent_rate``, (2,)."""
+        return dg.population_mean(self.rate < self.silent_rate, self.population)
+
+    @cached_property
+    def fraction_saturated(self) -> np.ndarray:
+        """Fraction of the neurons of each population above ``saturated_rate``, (2,)."""
+        return dg.population_mean(self.rate > self.saturated_rate[self.population],
+                                  self.population)
+
+    def binned(self, x, population="E", bins: int = 10):
+        """Mean rate of the neurons of one population grouped by quantiles of ``x``.
+
+        Parameters
+        ----------
+        x : array_like (N,)
+            Per-neuron quantity to group by (e.g. the net in-degree K_E - g K_I).
+        population : "E", "I", 0, 1 or None
+            None groups all neurons together.
+        bins : int
+            Number of equal-count groups (10: deciles), >= 1; fewer when ``x`` takes fewer
+            values (``meanfield.labels.quantile_bins``).
+
+        Returns
+        -------
+        x_mean, rate_mean : ndarray (bins,)
+            Mean of ``x`` and of the rate in each group (ascending x).
+        counts : ndarray (bins,)
+        """
+        if population is None:
+            idx = np.arange(self.N)
+        else:
+            idx = np.flatnonzero(self.population == population_index(population))
+        bins = check_int("bins", bins, lo=1, hi=max(idx.size, 1))
+        x = check_array("x", x)
+        if x.shape != (self.N,):
+            raise ValueError(f"x has shape {x.shape}; expected ({self.N},)")
+        rank = np.argsort(x[idx], kind="stable")
+        which = quantile_bins(x[idx], bins)[0][rank]          # non-decreasing along rank
+        groups = np.split(idx[rank], np.flatnonzero(np.diff(which)) + 1)
+        return (np.array([x[g].mean() for g in groups]),
+                np.array([self.rate[g].mean() for g in groups]),
+                np.array([g.size for g in groups]))
+
+    def summary(self) -> str:
+        """A few lines for humans."""
+        status = "converged" if self.converged else "NOT CONVERGED"
+        lines = [f"NetworkMeanFieldResult: N = {self.N}, presynaptic = {self.presynaptic}, "
+                 f"quenched = {self.quenched}, {status} ({self.iterations} iterations, "
+                 f"residual {self.residual:.2e}, {self.wall_time:.2f} s)"]
+        for a, pop in enumerate(POPULATIONS):
+            m = self.population == a
+            lines.append(f"  {pop}: mean {self.mean_rate[a]:.4g} Hz, sd "
+                         f"{self.rate[m].std():.3g} Hz, silent {self.fraction_silent[a]:.3f}")
+        if not self.converged:
+            lines.append("  " + self.message)
+        return "\n".join(lines)
