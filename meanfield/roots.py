@@ -185,7 +185,7 @@ class RootProblem:
         preconditioner M approximating :math:`J^{-1}`, or None). Without ``jac`` and
         ``fun_and_jac`` a forward-difference Jacobian is used (step
         :math:`10^{-7}\\max(|x_k|, 10^{-3})`, backward where the forward point is outside
-        the domain).
+        the domain; x counts as outside when neither side can be evaluated).
     fun_and_jac : callable, optional
         ``fun_and_jac(x) -> (F, J)`` when F and J share work (preferred over ``fun`` then
         ``jac`` when a method needs both).
@@ -313,9 +313,12 @@ class _Evaluator:
             return None, None
         if self.p.jac is not None:
             return F, self.p.jac(x)
-        return F, self._fd_jacobian(x, F)
+        J = self._fd_jacobian(x, F)
+        return (F, J) if J is not None else (None, None)
 
     def _fd_jacobian(self, x, F):
+        """Forward differences (backward where the forward point is inadmissible); None
+        when neither side can be evaluated (x is then treated as inadmissible)."""
         J = np.empty((F.size, x.size))
         for k in range(x.size):
             h = 1e-7 * max(abs(x[k]), 1e-3)
@@ -327,8 +330,7 @@ class _Evaluator:
                 Fk = self.f(xk)
                 h = -h
                 if Fk is None:
-                    raise FloatingPointError(f"finite-difference Jacobian: F cannot be "
-                                             f"evaluated on either side of x[{k}]")
+                    return None
             J[:, k] = (Fk - F) / h
         return J
 

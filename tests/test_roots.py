@@ -122,6 +122,17 @@ def test_newton_quadratic_convergence():
         assert res.x[0] == pytest.approx(x, rel=1e-15)
 
 
+def test_finite_differences_step_back_from_the_boundary():
+    # F = 2 - x^2 on x <= 1.5 from x0 = 1.5: the forward point is outside, so the first
+    # Jacobian is a backward difference (-2 x + h: relative error 5e-8 at the start)
+    problem = RootProblem(lambda x: 2.0 - x ** 2, in_domain=lambda x: bool(np.all(x <= 1.5)))
+    res = newton(problem, np.array([1.5]), tol=ROOT_TOL)
+    assert res.success and res.x[0] == pytest.approx(np.sqrt(2.0), abs=X_TOL)
+    # no side admissible: the point counts as outside the domain
+    point = RootProblem(lambda x: 2.0 - x ** 2, in_domain=lambda x: bool(np.all(x == 1.5)))
+    assert newton(point, np.array([1.5]), tol=ROOT_TOL).status == DOMAIN
+
+
 def test_relative_residual():
     assert relative_residual(np.array([1e-3, -2e-3]), np.array([10.0, -4.0])) == 2e-4
     assert relative_residual(np.array([1.0]), np.array([0.0])) == 1e12
