@@ -313,12 +313,12 @@ class Network:
 
     # ------------------------------------------------------------------ weights
     def weight_matrix(self) -> sp.csr_array:
-        """Build the weighted connectivity :math:`J_{jk}` in mV (post x pre), a new matrix.
+        r"""Build the weighted connectivity :math:`J_{jk}` in mV (post x pre), a new matrix.
 
         Returns
         -------
         scipy.sparse.csr_array, shape (N, N)
-            Entry (j, k) is the weight :math:`J_{ab} = j_{ab}/\\sqrt{N}` (mV) of the synapse
+            Entry (j, k) is the weight :math:`J_{ab} = j_{ab}/\sqrt{N}` (mV) of the synapse
             k -> j (k in population b, j in a), from ``params.J``.
 
         Notes

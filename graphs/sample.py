@@ -1,9 +1,9 @@
-"""Random networks drawn from a degree model, or with fixed / prescribed in-degrees.
+r"""Random networks drawn from a degree model, or with fixed / prescribed in-degrees.
 
 ``sample_network`` draws every recurrent connection k -> j (k in population b, j in a)
-independently with probability :math:`p_{ab}\\, m_{ab}(\\theta_j, \\theta_k)` (docs/theory.md
+independently with probability :math:`p_{ab}\, m_{ab}(\theta_j, \theta_k)` (docs/theory.md
 section 3), no autapses, no multapses, and the external in-degree of j as
-:math:`\\mathrm{Binomial}(N_X, p_{aX} k^{in}_{aX}(\\theta_j))`. ``sample_fixed_indegree`` and
+:math:`\mathrm{Binomial}(N_X, p_{aX} k^{in}_{aX}(\theta_j))`. ``sample_fixed_indegree`` and
 ``sample_prescribed_indegree`` realise given in-degrees exactly, with uniformly random
 distinct sources.
 
@@ -16,17 +16,17 @@ The presynaptic neurons of each population are grouped into label bins (equal-co
 quantile bins of a bin key, or one bin per distinct label value). For every postsynaptic
 neuron j and pre bin c:
 
-1. an upper bound :math:`\\bar m_{jc} \\ge m(\\theta_j, \\theta_k)` for all k in c (exact
+1. an upper bound :math:`\bar m_{jc} \ge m(\theta_j, \theta_k)` for all k in c (exact
    interval arithmetic for low-rank kernels; for other kernels the maximum over
    representative labels of the bin times a safety factor, checked on every candidate),
-   and the candidate probability :math:`q_{jc} = p\\, \\bar m_{jc}`;
-2. a candidate count :math:`n_{jc} \\sim \\mathrm{Binomial}(|c| - [j \\in c], q_{jc})` and
+   and the candidate probability :math:`q_{jc} = p\, \bar m_{jc}`;
+2. a candidate count :math:`n_{jc} \sim \mathrm{Binomial}(|c| - [j \in c], q_{jc})` and
    that many distinct candidates drawn uniformly from c (self excluded): this is exactly a
    Bernoulli(:math:`q_{jc}`) draw on every pair;
-3. thinning: each candidate is kept with probability :math:`p\\, m / q_{jc}` (skipped when the
+3. thinning: each candidate is kept with probability :math:`p\, m / q_{jc}` (skipped when the
    bound is attained on the whole bin, e.g. homogeneous or separable kernels whose
    presynaptic factor is constant on the bin). Product of the two steps: an independent
-   Bernoulli(:math:`p\\, m(\\theta_j, \\theta_k)`) draw on every pair, exactly.
+   Bernoulli(:math:`p\, m(\theta_j, \theta_k)`) draw on every pair, exactly.
 
 Uniform distinct candidates are drawn with replacement, sorted, and duplicates redrawn
 until each segment holds its count (the set of distinct values of such a sequence is a
@@ -548,7 +548,7 @@ def _bin_key(model, b, t_b):
 def sample_network(params, model: DegreeModel | None = None, N: int | None = None, *,
                    seed=None, n_bins: int = 32, external: str = "count", bound_safety: float = 1.25,
                    max_memory: float | None = None) -> Network:
-    """Draw a network from a degree model: independent connections with P = p_ab m_ab.
+    r"""Draw a network from a degree model: independent connections with P = p_ab m_ab.
 
     Parameters
     ----------
@@ -602,8 +602,8 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     -----
     Connection k -> j (k in b, j in a, k != j) exists independently with probability
 
-    .. math:: P(k \\to j) = p_{ab}\\, m_{ab}(\\theta_j, \\theta_k),
-              \\qquad K^X_j \\sim \\mathrm{Binomial}(N_X,\\, p_{aX}\\, k^{in}_{aX}(\\theta_j)),
+    .. math:: P(k \to j) = p_{ab}\, m_{ab}(\theta_j, \theta_k),
+              \qquad K^X_j \sim \mathrm{Binomial}(N_X,\, p_{aX}\, k^{in}_{aX}(\theta_j)),
 
     docs/theory.md section 3. The draw is exact for every kernel whose bound holds (always for
     low-rank kernels ``m = sum_r c_r f_r(t) g_r(t')``, whose bound on a label bin is

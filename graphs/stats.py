@@ -225,7 +225,7 @@ def _label_noise_var(model, a, b, kernel, t_bin_rows, p, n_pre, rows_are_post=Tr
 
 def degree_statistics(net: Network, model: DegreeModel | None = None, n_bins: int = 10, *,
                       component: int = 0) -> dict:
-    """Realised in- and out-degrees per label bin against the model.
+    r"""Realised in- and out-degrees per label bin against the model.
 
     Parameters
     ----------
@@ -251,14 +251,14 @@ def degree_statistics(net: Network, model: DegreeModel | None = None, n_bins: in
     Given the realised labels, the in-degree of j in a from b is a sum of independent
     Bernoulli(p_ab m_ab(theta_j, theta_k)) over k in b, k != j, so
 
-    .. math:: E[k_j] = p \\sum_k m_{jk}, \\qquad \\mathrm{Var}[k_j] = \\sum_k p m_{jk}(1 - p m_{jk}),
+    .. math:: E[k_j] = p \sum_k m_{jk}, \qquad \mathrm{Var}[k_j] = \sum_k p m_{jk}(1 - p m_{jk}),
 
     exactly; degrees of different neurons are independent, so a bin mean has standard
-    error :math:`\\sqrt{\\sum_j \\mathrm{Var}[k_j]}/n` and the chi-square over bins is
+    error :math:`\sqrt{\sum_j \mathrm{Var}[k_j]}/n` and the chi-square over bins is
     chi2(n_bins) distributed for a correct sampler (normal approximation to a sum of
     about n_bins K Bernoullis). External: Binomial(N_X, p_aX kin_aX). The model column is
-    :math:`p (N_b - [a=b])\\, k^{in}_{ab}(\\theta_j)` (docs/theory.md section 3), whose error
-    adds :math:`p^2 N_b \\mathrm{Var}_{t'}[\\bar m_{bin}(t')]` for the presynaptic labels.
+    :math:`p (N_b - [a=b])\, k^{in}_{ab}(\theta_j)` (docs/theory.md section 3), whose error
+    adds :math:`p^2 N_b \mathrm{Var}_{t'}[\bar m_{bin}(t')]` for the presynaptic labels.
 
     Cost O(N rank^2 + synapses) for low-rank kernels, O(N_a N_b) kernel evaluations
     (chunked) otherwise.
@@ -374,7 +374,7 @@ def _box_sums(kernel, t_a, bid_a, nu, t_b, bid_b, nv, same):
 
 def kernel_statistics(net: Network, model: DegreeModel | None = None, n_bins: int = 10, *,
                       component: int = 0) -> dict:
-    """Estimate the kernel m_ab between label bins and compare it with the model.
+    r"""Estimate the kernel m_ab between label bins and compare it with the model.
 
     Parameters
     ----------
@@ -391,15 +391,15 @@ def kernel_statistics(net: Network, model: DegreeModel | None = None, n_bins: in
     -------
     dict of str -> BinComparison
         Keys ``"m ab"``; arrays of shape (n_bins_a, n_bins_b): the estimate
-        :math:`\\hat m_{uv} = C_{uv} / (p_{ab} P_{uv})` with C the synapses from bin v of b
+        :math:`\hat m_{uv} = C_{uv} / (p_{ab} P_{uv})` with C the synapses from bin v of b
         to bin u of a and P the number of ordered pairs (self pairs excluded).
 
     Notes
     -----
     Given the labels, :math:`C_{uv}` is a sum of independent Bernoulli draws over the
-    pairs of the box, so :math:`E[\\hat m_{uv}]` is the mean of m over those pairs
+    pairs of the box, so :math:`E[\hat m_{uv}]` is the mean of m over those pairs
     (``expected``) and its standard error is
-    :math:`\\sqrt{\\sum p m (1 - p m)} / (p P_{uv})`; boxes are disjoint, hence
+    :math:`\sqrt{\sum p m (1 - p m)} / (p P_{uv})`; boxes are disjoint, hence
     independent, and the chi-square over all boxes is chi2(n_u n_v). ``model`` is m_ab at
     the bins' mean labels (equal to ``expected`` up to self pairs for kernels bilinear in
     the labels, such as the assortative kernel). Cost O(synapses + N rank^2) for low-rank

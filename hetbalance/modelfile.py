@@ -1,4 +1,4 @@
-"""Model files: a network, its degree model and simulation settings as one TOML file.
+r"""Model files: a network, its degree model and simulation settings as one TOML file.
 
 One job: turn a TOML text into ``NetworkParams`` + ``DegreeModel`` + simulation settings
 and back, exactly (``loads(dumps(p, m)).params == p`` and the model has the same ``spec``).
@@ -84,7 +84,7 @@ Examples
 >>> mf = loads(dumps(p, m, {"T": 2.0, "seed": 1}))
 >>> mf.params == p, mf.model.spec == m.spec, mf.simulation
 (True, True, {'T': 2.0, 'seed': 1})
->>> loads('[network]\\npreset = "akil2021"\\ntau_E = "5 ms"\\n').params.tau_E
+>>> loads('[network]\npreset = "akil2021"\ntau_E = "5 ms"\n').params.tau_E
 0.005
 """
 
@@ -585,7 +585,7 @@ def load(path) -> ModelFile:
 
 
 def load_model_file(path_or_text) -> ModelFile:
-    """Read a model file given as a path or as TOML text.
+    r"""Read a model file given as a path or as TOML text.
 
     Parameters
     ----------
@@ -608,7 +608,7 @@ def load_model_file(path_or_text) -> ModelFile:
 
     Examples
     --------
-    >>> mf = load_model_file('[network]\\npreset = "brunel_lif"\\nN = 2000\\n')
+    >>> mf = load_model_file('[network]\npreset = "brunel_lif"\nN = 2000\n')
     >>> mf.params.N, mf.params.neuron_E.kind, mf.model.name
     (2000, 'LIF', 'homogeneous')
     """

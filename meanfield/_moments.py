@@ -1,12 +1,12 @@
-"""The linear part of the degree-space mean-field map, built once per model and grid.
+r"""The linear part of the degree-space mean-field map, built once per model and grid.
 
 Private helper of ``solve``, ``balance_feasibility`` and ``scan_N``. With quadrature
 nodes :math:`t_{a,i}` and weights :math:`w_{a,i}` of each population's label
 distribution, every kernel expectation the theory needs is linear in the rates on the
 grid. The unknowns of the solver are the *moments* :math:`G = B r`:
 
-- for a low-rank kernel :math:`m_{ab} = \\sum_r c_r f_r(t) g_r(t')` the moments
-  :math:`G_{b,g} = E_{t'}[g(t') r_b(t')] = \\sum_j w_{b,j} g(t_{b,j}) r_b(t_{b,j})`, one per
+- for a low-rank kernel :math:`m_{ab} = \sum_r c_r f_r(t) g_r(t')` the moments
+  :math:`G_{b,g} = E_{t'}[g(t') r_b(t')] = \sum_j w_{b,j} g(t_{b,j}) r_b(t_{b,j})`, one per
   distinct pair (source b, function g) -- a handful of unknowns whatever the grid size;
 - for any other kernel the rates :math:`r_b(t_{b,j})` themselves (n unknowns).
 
@@ -29,13 +29,13 @@ def _values(func, t, n) -> np.ndarray:
 
 
 class LabelGrid:
-    """Quadrature grids, moment functionals and kernel expansions of a ``DegreeModel``.
+    r"""Quadrature grids, moment functionals and kernel expansions of a ``DegreeModel``.
 
     Parameters
     ----------
     params : NetworkParams
         Only ``p`` (the connection probabilities, fixed along an N-ladder) is used, to
-        check :math:`0 \\le p_{ab} m_{ab} \\le 1` on the grid.
+        check :math:`0 \le p_{ab} m_{ab} \le 1` on the grid.
     model : DegreeModel
     n : int or None
         Quadrature nodes per population (``None``: the model's default). Populations with
@@ -162,17 +162,17 @@ class LabelGrid:
 
     # ------------------------------------------------------------------ N-dependent parts
     def coefficients(self, params: NetworkParams) -> dict:
-        """Affine maps from the moments G to the input moments at size ``params.N``.
+        r"""Affine maps from the moments G to the input moments at size ``params.N``.
 
-        Returns a dict with ``Cmu`` (2, 2n, m): source b's part of :math:`\\mu - E_L` is
-        ``Cmu[b] @ G`` (mV); ``Csig`` (2, 2n, m): its part of :math:`\\sigma^2` (mV^2);
+        Returns a dict with ``Cmu`` (2, 2n, m): source b's part of :math:`\mu - E_L` is
+        ``Cmu[b] @ G`` (mV); ``Csig`` (2, 2n, m): its part of :math:`\sigma^2` (mV^2);
         ``mu_X``, ``var_X`` (2n,): the external parts; ``E_L``, ``tau_m`` (2n,).
 
         .. math::
-            \\mu_a(t) - E_L = \\tau_m\\Big[\\sum_b J_{ab} K_{ab} E_{t'}[m_{ab} r_b]
-                              + J_{aX} K_{aX} k^{in}_{aX}(t) r_X\\Big],\\quad
-            \\sigma_a^2(t) = \\tau_m\\Big[\\sum_b J_{ab}^2 K_{ab} E_{t'}[m_{ab} r_b]
-                              + J_{aX}^2 K_{aX} k^{in}_{aX}(t) r_X\\Big].
+            \mu_a(t) - E_L = \tau_m\Big[\sum_b J_{ab} K_{ab} E_{t'}[m_{ab} r_b]
+                              + J_{aX} K_{aX} k^{in}_{aX}(t) r_X\Big],\quad
+            \sigma_a^2(t) = \tau_m\Big[\sum_b J_{ab}^2 K_{ab} E_{t'}[m_{ab} r_b]
+                              + J_{aX}^2 K_{aX} k^{in}_{aX}(t) r_X\Big].
         """
         n = self.n
         J, Kd = params.J, params.K

@@ -1,4 +1,4 @@
-"""Population transfer functions with the synaptic-filter choice, and their partials.
+r"""Population transfer functions with the synaptic-filter choice, and their partials.
 
 Private helper of the mean-field solvers (``solve``, ``solve_network``): one place that
 turns per-point input moments into rates ``Phi(mu, sigma; tau_s)`` for a mix of E and I
@@ -12,14 +12,14 @@ Filters (docs/theory.md sections 5.2 and 5.5)
 ``"white"``
     No correction: the diffusion (delta-synapse) rate, ``tau_s = 0``.
 ``"fourcaud_brunel"``
-    LIF only: threshold and reset shifted by :math:`\\sigma (\\alpha/2)\\sqrt{\\tau_s/\\tau_m}`
+    LIF only: threshold and reset shifted by :math:`\sigma (\alpha/2)\sqrt{\tau_s/\tau_m}`
     (Fourcaud & Brunel 2002) with an effective time constant per point equal to the
     variance-weighted mean of the source time constants,
 
-    .. math:: \\tau_s = \\frac{\\tau_E \\sigma_E^2 + \\tau_I \\sigma_I^2 + \\tau_X \\sigma_X^2}
-                             {\\sigma_E^2 + \\sigma_I^2 + \\sigma_X^2},
+    .. math:: \tau_s = \frac{\tau_E \sigma_E^2 + \tau_I \sigma_I^2 + \tau_X \sigma_X^2}
+                             {\sigma_E^2 + \sigma_I^2 + \sigma_X^2},
 
-    :math:`\\sigma_b^2` being source b's share of :math:`\\sigma^2` at that point.
+    :math:`\sigma_b^2` being source b's share of :math:`\sigma^2` at that point.
 ``"auto"`` (default)
     ``"fourcaud_brunel"`` for LIF populations when any of ``tau_E, tau_I, tau_X`` is
     positive, ``"white"`` otherwise (always for the EIF: the shift is derived for a hard

@@ -1,25 +1,25 @@
-"""Private numerics of the Siegert (white-noise LIF) rate; see ``meanfield.transfer``.
+r"""Private numerics of the Siegert (white-noise LIF) rate; see ``meanfield.transfer``.
 
 Everything here works on dimensionless voltages ``y = (V - mu) / sigma`` (Brunel
 convention) and on 1-d float arrays; input checking happens in ``transfer``.
 
 The Siegert integral is
 
-.. math:: I(y_r, y_{th}) = \\int_{y_r}^{y_{th}} \\operatorname{erfcx}(-u)\\,du,
-          \\qquad \\operatorname{erfcx}(u) = e^{u^2}\\operatorname{erfc}(u),
+.. math:: I(y_r, y_{th}) = \int_{y_r}^{y_{th}} \operatorname{erfcx}(-u)\,du,
+          \qquad \operatorname{erfcx}(u) = e^{u^2}\operatorname{erfc}(u),
 
 and it is returned as ``log I`` so that neither the far-subthreshold rate
 (``I ~ exp(y_th^2)``) nor its derivatives overflow.  Two building blocks:
 
-* :math:`\\Phi(s) = \\int_0^s \\operatorname{erfcx}(t)\\,dt` for :math:`s \\ge 0`
+* :math:`\Phi(s) = \int_0^s \operatorname{erfcx}(t)\,dt` for :math:`s \ge 0`
   (bounded, slowly growing integrand).  On ``[0, S_ASY)`` it is a piecewise
   polynomial (``N_PIECES`` pieces of degree ``DEGREE`` in a local variable), built once
   at import by Chebyshev interpolation of values obtained by Gauss-Legendre quadrature
   of ``scipy.special.erfcx``.  Beyond ``S_ASY`` the asymptotic series
-  :math:`\\Phi(s) = C + \\pi^{-1/2}[\\ln s + \\sum_n g_n s^{-2n}]` is used, with
-  :math:`g_n = (-1)^{n+1} (2n-1)!! / (2^n\\, 2n)`; with ``S_ASY = 10`` and 14 terms the
+  :math:`\Phi(s) = C + \pi^{-1/2}[\ln s + \sum_n g_n s^{-2n}]` is used, with
+  :math:`g_n = (-1)^{n+1} (2n-1)!! / (2^n\, 2n)`; with ``S_ASY = 10`` and 14 terms the
   truncation error is below 1e-19.
-* Dawson's function :math:`D(y) = e^{-y^2}\\int_0^y e^{u^2}du` (``scipy.special.dawsn``)
+* Dawson's function :math:`D(y) = e^{-y^2}\int_0^y e^{u^2}du` (``scipy.special.dawsn``)
   for the part of the integral above ``u = 0``, with ``exp(y_th^2)`` factored out.
 
 Why this and not plain Gauss-Legendre over ``erfcx``: a 16-40 node quadrature costs

@@ -1,31 +1,31 @@
-"""Private kernel: Richardson's threshold integration of the stationary Fokker-Planck equation.
+r"""Private kernel: Richardson's threshold integration of the stationary Fokker-Planck equation.
 
 Used by ``meanfield.transfer.eif_rate``; works for any I-V curve ``psi(V)`` (EIF, LIF
 with ``psi = 0``, ...).  Arrays in, arrays out, units s, mV; no input checking here.
 
 With unit flux :math:`J = 1` between reset and spike cut and the Brunel convention (free
-membrane variance :math:`\\sigma^2/2`) the stationary density obeys
+membrane variance :math:`\sigma^2/2`) the stationary density obeys
 
-.. math:: -\\frac{dP}{dV} = G(V)\\,P + \\frac{\\tau_m J(V)}{\\sigma^2/2}, \\qquad
-          G(V) = \\frac{V - \\mu - \\psi(V)}{\\sigma^2/2},
+.. math:: -\frac{dP}{dV} = G(V)\,P + \frac{\tau_m J(V)}{\sigma^2/2}, \qquad
+          G(V) = \frac{V - \mu - \psi(V)}{\sigma^2/2},
 
 integrated downwards from :math:`P(V_{th}) = 0` to the floor :math:`V_{lb}`
 (Richardson 2007, Phys. Rev. E 76, 021919).  The rate is
-:math:`1/(\\tau_{ref} + \\int P\\,dV)`.
+:math:`1/(\tau_{ref} + \int P\,dV)`.
 
 Scheme (second order in the step): on a step of length ``dv`` from ``V_k`` down to
 ``V_k - dv``, ``G`` is frozen at the step's midpoint (exponential midpoint rule) and the
 linear ODE is solved exactly, with ``x = G dv``:
 
-.. math:: P_{k-1} = e^{x} P_k + J q \\varphi_1(x), \\qquad
-          \\int_{step} P\\,dV = dv\\,[P_k \\varphi_1(x) + J q \\varphi_2(x)],
+.. math:: P_{k-1} = e^{x} P_k + J q \varphi_1(x), \qquad
+          \int_{step} P\,dV = dv\,[P_k \varphi_1(x) + J q \varphi_2(x)],
 
-``q = tau_m dv / (sigma^2/2)``, :math:`\\varphi_1(x) = (e^x - 1)/x`,
-:math:`\\varphi_2(x) = (e^x - 1 - x)/x^2`.  Richardson's original rule (``G`` at the
+``q = tau_m dv / (sigma^2/2)``, :math:`\varphi_1(x) = (e^x - 1)/x`,
+:math:`\varphi_2(x) = (e^x - 1 - x)/x^2`.  Richardson's original rule (``G`` at the
 step's top, Riemann sum for the integral) is first order.  For ``psi = 0`` (linear
 ``G``) this scheme is fourth order; with the EIF's ``psi`` it is second order, the
 error coming from steps that do not resolve the escape region (width
-:math:`\\sim\\sigma\\sqrt{\\Delta_T/(2(V - \\mu))}`).  ``log_mass`` therefore runs it with
+:math:`\sim\sigma\sqrt{\Delta_T/(2(V - \mu))}`).  ``log_mass`` therefore runs it with
 steps ``dv`` and ``dv/2`` and Richardson-extrapolates, ``(4 I(dv/2) - I(dv))/3``.
 The reset ``V_re`` is always a grid point: the two segments ``[V_re, V_th]`` and
 ``[V_lb, V_re]`` get their own step, the largest not above ``dV`` that divides them.

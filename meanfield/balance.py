@@ -1,9 +1,9 @@
-"""The balanced limit N -> infinity of a homogeneous E/I network (docs/theory.md section 6).
+r"""The balanced limit N -> infinity of a homogeneous E/I network (docs/theory.md section 6).
 
-Mean inputs carry a sqrt(N) gain, :math:`\\mu_a - E_L = \\tau_m \\sqrt{N} [(W r)_a + X_a]`,
+Mean inputs carry a sqrt(N) gain, :math:`\mu_a - E_L = \tau_m \sqrt{N} [(W r)_a + X_a]`,
 so they stay O(1) only if the bracket vanishes:
 
-.. math:: W r + X = 0 \\quad\\Rightarrow\\quad r = -W^{-1} X .
+.. math:: W r + X = 0 \quad\Rightarrow\quad r = -W^{-1} X .
 
 References: van Vreeswijk & Sompolinsky, Neural Comput. 10, 1321 (1998); Rosenbaum &
 Doiron, Phys. Rev. X 4, 021039 (2014).
@@ -133,14 +133,14 @@ class BalanceConditions:
 
 
 def balance_conditions(params: NetworkParams, tau_rate=None) -> BalanceConditions:
-    """Conditions for a positive and stable balanced state, each with a one-line reason.
+    r"""Conditions for a positive and stable balanced state, each with a one-line reason.
 
     Parameters
     ----------
     params : NetworkParams
     tau_rate : (float, float), optional
         Time constants (s) of the linearised rate dynamics
-        :math:`\\tau_a \\dot r_a = -r_a + \\phi_a(\\sqrt{N}[(W r)_a + X_a])`; default the
+        :math:`\tau_a \dot r_a = -r_a + \phi_a(\sqrt{N}[(W r)_a + X_a])`; default the
         membrane time constants of the E and I neurons.
 
     Returns
@@ -150,15 +150,15 @@ def balance_conditions(params: NetworkParams, tau_rate=None) -> BalanceCondition
         (:math:`X_E/X_I > |w_{EI}|/|w_{II}|`), ``inhibition_dominates``
         (:math:`|w_{EI}|/|w_{II}| > w_{EE}/w_{IE}`, i.e. det W > 0) and ``stability``
         (eigenvalues of :math:`T^{-1} W` in the left half plane, which given det W > 0 means
-        :math:`w_{EE}/\\tau_E < |w_{II}|/\\tau_I`). For statistically identical E and I the
+        :math:`w_{EE}/\tau_E < |w_{II}|/\tau_I`). For statistically identical E and I the
         ratio checks do not apply and ``net_inhibition`` (:math:`w_{aE} + w_{aI} < 0`) replaces
         them.
 
     Notes
     -----
     With :math:`a = w_{EE}, b = |w_{EI}|, c = w_{IE}, d = |w_{II}|`:
-    :math:`r_E = (d X_E - b X_I)/\\det W`, :math:`r_I = (c X_E - a X_I)/\\det W`, and
-    :math:`\\det W = bc - ad`. Positivity of both with det W > 0 is equivalent to
+    :math:`r_E = (d X_E - b X_I)/\det W`, :math:`r_I = (c X_E - a X_I)/\det W`, and
+    :math:`\det W = bc - ad`. Positivity of both with det W > 0 is equivalent to
     :math:`X_E/X_I > b/d > a/c` (van Vreeswijk & Sompolinsky 1998).
 
     Examples

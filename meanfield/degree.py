@@ -1,15 +1,15 @@
-"""Degree models: label distributions plus connection kernels (docs/theory.md section 3).
+r"""Degree models: label distributions plus connection kernels (docs/theory.md section 3).
 
 A connection k -> j (k in population b, j in a) exists independently with probability
 
-.. math:: P(k \\to j) = p_{ab}\\, m_{ab}(\\theta_j, \\theta_k), \\qquad E[m_{ab}] = 1,
+.. math:: P(k \to j) = p_{ab}\, m_{ab}(\theta_j, \theta_k), \qquad E[m_{ab}] = 1,
 
-and the external in-degree of j has mean :math:`p_{aX} N_X\\, k^{in}_{aX}(\\theta_j)`.
-Realised in-degrees have mean :math:`p_{ab} N_b\\, k^{in}_{ab}(t)` with
+and the external in-degree of j has mean :math:`p_{aX} N_X\, k^{in}_{aX}(\theta_j)`.
+Realised in-degrees have mean :math:`p_{ab} N_b\, k^{in}_{ab}(t)` with
 :math:`k^{in}_{ab}(t) = E_{t'}[m_{ab}(t, t')]`, out-degrees
-:math:`p_{ab} N_a\\, k^{out}_{ab}(t')` with :math:`k^{out}_{ab}(t') = E_t[m_{ab}(t, t')]`.
+:math:`p_{ab} N_a\, k^{out}_{ab}(t')` with :math:`k^{out}_{ab}(t') = E_t[m_{ab}(t, t')]`.
 
-Kernels are low rank whenever they can be (:math:`m = \\sum_r c_r f_r(t) g_r(t')`): the
+Kernels are low rank whenever they can be (:math:`m = \sum_r c_r f_r(t) g_r(t')`): the
 solver then needs only the moments :math:`E[g_r r]`, and the graph sampler can bound the
 kernel on label bins.
 """
@@ -67,7 +67,7 @@ class Kernel:
 
 @dataclass(frozen=True, eq=False)
 class LowRankKernel(Kernel):
-    """:math:`m(t, t') = \\sum_r c_r f_r(t) g_r(t')` with vectorised callables f_r, g_r."""
+    r""":math:`m(t, t') = \sum_r c_r f_r(t) g_r(t')` with vectorised callables f_r, g_r."""
 
     terms: tuple = ((1.0, None, None),)
     description: dict = field(default_factory=dict)
@@ -372,7 +372,7 @@ class DegreeModel:
                   out_cv: float = 0.0, rho: float = 0.0, *,
                   in_sources: Sequence[str] = ("E", "I"), in_support=None, out_support=None,
                   n_nodes: int = 64, name: str = "separable", _spec=None) -> "DegreeModel":
-        """Separable (Chung-Lu-like) kernel :math:`m_{ab}(t, t') = \\alpha_{ab}(t)\\beta(t')`.
+        r"""Separable (Chung-Lu-like) kernel :math:`m_{ab}(t, t') = \alpha_{ab}(t)\beta(t')`.
 
         Each neuron's label is (in-factor, out-factor), both of mean 1, with marginals
         ``in_dist``/``out_dist`` of CVs ``in_cv``/``out_cv`` joined by a Gaussian copula of

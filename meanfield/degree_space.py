@@ -1,32 +1,32 @@
-"""Degree-space self-consistency of a heterogeneous balanced network at finite N.
+r"""Degree-space self-consistency of a heterogeneous balanced network at finite N.
 
 ``solve(params, model, N)`` finds the rates :math:`r_a(t)` of every degree label t in
 both populations such that (docs/theory.md sections 4 and 6)
 
 .. math::
-    r_a(t) = \\Phi_a\\big(\\mu_a(t), \\sigma_a(t)\\big),\\qquad
-    \\mu_a(t) = E_L + \\tau_m\\Big[\\sum_b J_{ab}K_{ab}\\,E_{t'}[m_{ab}(t,t')r_b(t')]
-                + J_{aX}K_{aX}\\,k^{in}_{aX}(t)\\,r_X\\Big],
+    r_a(t) = \Phi_a\big(\mu_a(t), \sigma_a(t)\big),\qquad
+    \mu_a(t) = E_L + \tau_m\Big[\sum_b J_{ab}K_{ab}\,E_{t'}[m_{ab}(t,t')r_b(t')]
+                + J_{aX}K_{aX}\,k^{in}_{aX}(t)\,r_X\Big],
 
-    \\sigma_a(t)^2 = \\tau_m\\Big[\\sum_b J_{ab}^2K_{ab}\\,E_{t'}[m_{ab}(t,t')r_b(t')]
-                + J_{aX}^2K_{aX}\\,k^{in}_{aX}(t)\\,r_X\\Big],
+    \sigma_a(t)^2 = \tau_m\Big[\sum_b J_{ab}^2K_{ab}\,E_{t'}[m_{ab}(t,t')r_b(t')]
+                + J_{aX}^2K_{aX}\,k^{in}_{aX}(t)\,r_X\Big],
 
-and reports the balance diagnostics of docs/theory.md section 6. Because :math:`J K \\propto
-\\sqrt N`, the map is stiff: plain iteration diverges at large N. The solver therefore
+and reports the balance diagnostics of docs/theory.md section 6. Because :math:`J K \propto
+\sqrt N`, the map is stiff: plain iteration diverges at large N. The solver therefore
 
 1. reduces the unknowns to the moments :math:`G = B r` the kernels need (for a low-rank
-   kernel :math:`m = \\sum_r c_r f_r(t) g_r(t')` the few numbers
+   kernel :math:`m = \sum_r c_r f_r(t) g_r(t')` the few numbers
    :math:`E_{t'}[g_r(t') r_b(t')]`; otherwise the rates on the grid);
 2. starts from the balanced limit: the non-negative profile that best satisfies
    condition (B) (``balance_feasibility``'s linear program; among equally good profiles
    the one closest to the uniform profile at :math:`-W^{-1}X`), where every mean input
    is :math:`E_L` up to the residual of (B);
-3. runs Newton's method on :math:`F(G) = B\\,\\Phi(\\mu(G), \\sigma(G)) - G` with the exact
-   Jacobian (transfer-function partials, including the filter's :math:`\\tau_s`) and a
+3. runs Newton's method on :math:`F(G) = B\,\Phi(\mu(G), \sigma(G)) - G` with the exact
+   Jacobian (transfer-function partials, including the filter's :math:`\tau_s`) and a
    backtracking line search restricted to moments with every kernel expectation
-   :math:`E_{t'}[m_{ab} r_b] \\ge 0` (negative rates lower the input variance and create
+   :math:`E_{t'}[m_{ab} r_b] \ge 0` (negative rates lower the input variance and create
    spurious near-stationary points in the noise-driven regime). Newton's iteration is
-   affine invariant, so in the natural variables :math:`\\sqrt N (G - G_\\infty)` its
+   affine invariant, so in the natural variables :math:`\sqrt N (G - G_\infty)` its
    basin does not shrink with N;
 4. falls back to pseudo-time relaxation (pseudo-transient continuation of the rate
    dynamics :math:`dG/ds = F(G)` with linearly implicit steps), then to continuation in
@@ -174,7 +174,7 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
           tol: float = _TOL, maxiter: int | None = None, strict: bool = False,
           silent_rate: float = SILENT_RATE, saturated_rate: float | None = None,
           initial=None, time_budget: float = 120.0, n: int | None = None) -> MeanFieldResult:
-    """Self-consistent rates of every degree label at finite N (degree space).
+    r"""Self-consistent rates of every degree label at finite N (degree space).
 
     Parameters
     ----------
@@ -193,15 +193,15 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     filter : {"auto", "white", "fourcaud_brunel"}
         Synaptic filtering of the transfer function. "white": diffusion (delta-synapse)
         rate. "fourcaud_brunel" (LIF only): thresholds shifted by
-        :math:`\\sigma(\\alpha/2)\\sqrt{\\tau_s/\\tau_m}` with :math:`\\tau_s` the
-        variance-weighted mean of :math:`\\tau_E, \\tau_I, \\tau_X` at each label (each
-        source's share of :math:`\\sigma^2`; docs/theory.md appendix A). "auto" (default):
+        :math:`\sigma(\alpha/2)\sqrt{\tau_s/\tau_m}` with :math:`\tau_s` the
+        variance-weighted mean of :math:`\tau_E, \tau_I, \tau_X` at each label (each
+        source's share of :math:`\sigma^2`; docs/theory.md appendix A). "auto" (default):
         "fourcaud_brunel" for LIF populations with any synaptic time constant > 0, "white"
         for EIF populations.
     n_nodes : int, optional
         Quadrature nodes per population (default ``model.n_nodes``), >= 1.
     tol : float
-        Relative residual :math:`\\max|F|/\\max|G|` of the moment equations, > 0
+        Relative residual :math:`\max|F|/\max|G|` of the moment equations, > 0
         (default 1e-9).
     maxiter : int, optional
         Iterations per attempt (one method from one start point; per continuation stage),
@@ -241,16 +241,16 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     Notes
     -----
     Unknowns: the moments :math:`G = B r` (``meanfield._moments.LabelGrid``); the map
-    :math:`F(G) = B\\,\\Phi(\\mu(G), \\sigma(G); \\tau_s(G)) - G` has the Jacobian
+    :math:`F(G) = B\,\Phi(\mu(G), \sigma(G); \tau_s(G)) - G` has the Jacobian
 
-    .. math:: \\partial F/\\partial G = B\\,[\\Phi_\\mu C_\\mu + \\Phi_\\sigma C_{\\sigma^2}/(2\\sigma)
-              + \\Phi_{\\tau}\\,\\partial\\tau_s/\\partial G] - I,
+    .. math:: \partial F/\partial G = B\,[\Phi_\mu C_\mu + \Phi_\sigma C_{\sigma^2}/(2\sigma)
+              + \Phi_{\tau}\,\partial\tau_s/\partial G] - I,
 
-    with :math:`\\Phi_\\mu, \\Phi_\\sigma` from ``meanfield.transfer`` (analytic for the
+    with :math:`\Phi_\mu, \Phi_\sigma` from ``meanfield.transfer`` (analytic for the
     LIF, a forward difference of the threshold integration for the EIF). Convergence is
     declared when the relative residual, re-evaluated at the returned moments, is below
     ``tol`` (``converged`` and ``residual`` always agree; ``status`` says why a solve
-    stopped); the rates returned are :math:`\\Phi` at the final moments, so they are
+    stopped); the rates returned are :math:`\Phi` at the final moments, so they are
     self-consistent to that residual.
     Cost: per Newton step one batched transfer evaluation on 2n labels (3 x 2n for the
     EIF) and an m x m solve; m = 2-4 for the low-rank models of docs/theory.md section 7.

@@ -35,7 +35,7 @@ SATURATED_FRACTION = 0.5
 
 # =============================================================================== balance
 def drive(mu, E_L, tau_m):
-    """Net mean drive :math:`(\\mu - E_L)/\\tau_m`, mV/s.
+    r"""Net mean drive :math:`(\mu - E_L)/\tau_m`, mV/s.
 
     Parameters
     ----------
@@ -46,21 +46,21 @@ def drive(mu, E_L, tau_m):
 
     Notes
     -----
-    In the balanced scaling this is :math:`\\sqrt N` times the O(sqrt N) bracket of
+    In the balanced scaling this is :math:`\sqrt N` times the O(sqrt N) bracket of
     condition (B): O(1) when balanced, O(sqrt N) where balance breaks.
     """
     return (np.asarray(mu) - E_L) / tau_m
 
 
 def balance_index(net_input, excitatory_input):
-    """Net mean input over its excitatory part, :math:`|\\mu - E_L| / (\\mu_E + \\mu_X)`.
+    r"""Net mean input over its excitatory part, :math:`|\mu - E_L| / (\mu_E + \mu_X)`.
 
     Parameters
     ----------
     net_input : array_like
-        Net synaptic mean input :math:`\\mu - E_L = \\mu_E + \\mu_I + \\mu_X`, mV.
+        Net synaptic mean input :math:`\mu - E_L = \mu_E + \mu_I + \mu_X`, mV.
     excitatory_input : array_like
-        Its excitatory part :math:`\\mu_E + \\mu_X` (recurrent E and external), mV.
+        Its excitatory part :math:`\mu_E + \mu_X` (recurrent E and external), mV.
 
     Returns
     -------
@@ -88,7 +88,7 @@ def saturation_threshold(neurons, saturated_rate=None) -> np.ndarray:
 
 
 def weighted_mean(weights, x):
-    """:math:`\\sum_i w_i x_i` along the last axis (weights summing to 1)."""
+    r""":math:`\sum_i w_i x_i` along the last axis (weights summing to 1)."""
     return np.sum(weights * x, axis=-1)
 
 
@@ -122,9 +122,9 @@ def population_mean(x, population) -> np.ndarray:
 
 
 def weighted_slope(weights, x, y) -> float:
-    """Weighted least-squares slope of y against x; NaN when x does not vary.
+    r"""Weighted least-squares slope of y against x; NaN when x does not vary.
 
-    x counts as constant when its weighted variance is below :math:`(10^{-12}\\max(|\\bar
+    x counts as constant when its weighted variance is below :math:`(10^{-12}\max(|\bar
     x|, 10^{-300}))^2`.
     """
     xm, ym = weighted_mean(weights, x), weighted_mean(weights, y)
@@ -136,7 +136,7 @@ def weighted_slope(weights, x, y) -> float:
 
 
 def weighted_sd(weights, x) -> float:
-    """Weighted standard deviation :math:`\\sqrt{\\sum_i w_i (x_i - \\bar x)^2}`."""
+    r"""Weighted standard deviation :math:`\sqrt{\sum_i w_i (x_i - \bar x)^2}`."""
     return math.sqrt(max(weighted_mean(weights, (x - weighted_mean(weights, x)) ** 2), 0.0))
 
 
@@ -183,10 +183,10 @@ def out_degree_rates(weights, kout, rate) -> np.ndarray:
 
 
 def imbalance(drive, N, weights, X, kin_X) -> np.ndarray:
-    """RMS over labels of drive/sqrt(N) relative to the RMS of the external bracket.
+    r"""RMS over labels of drive/sqrt(N) relative to the RMS of the external bracket.
 
-    .. math:: \\frac{\\sqrt{E_t[(\\mathrm{drive}_a(t)/\\sqrt N)^2]}}
-                    {\\sqrt{E_t[(X_a k^{in}_{aX}(t))^2]}}
+    .. math:: \frac{\sqrt{E_t[(\mathrm{drive}_a(t)/\sqrt N)^2]}}
+                    {\sqrt{E_t[(X_a k^{in}_{aX}(t))^2]}}
 
     ~1/sqrt(N) when balanced, O(1) when not; NaN without external input. ``drive``,
     ``weights``, ``kin_X``: (2, n); ``X``: (2,) mV Hz. Returns (2,).

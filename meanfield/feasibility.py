@@ -1,10 +1,10 @@
-"""Can the network balance as N -> infinity?  Condition (B) as a linear program.
+r"""Can the network balance as N -> infinity?  Condition (B) as a linear program.
 
 As N grows with j, p, q fixed, mean inputs stay O(1) for every label only if the
 O(sqrt N) bracket vanishes (docs/theory.md section 6):
 
-.. math:: \\text{(B)}\\qquad \\sum_{b\\in\\{E,I\\}} w_{ab}\\, E_{t'}[m_{ab}(t, t')\\, r_b(t')]
-          + X_a\\, k^{in}_{aX}(t) = 0 \\quad \\text{for all labels } t,\\qquad r_b \\ge 0 .
+.. math:: \text{(B)}\qquad \sum_{b\in\{E,I\}} w_{ab}\, E_{t'}[m_{ab}(t, t')\, r_b(t')]
+          + X_a\, k^{in}_{aX}(t) = 0 \quad \text{for all labels } t,\qquad r_b \ge 0 .
 
 On the quadrature grid of the labels (B) is a finite set of linear equalities in the
 rates on the grid, so feasibility is a linear program (``scipy.optimize.linprog``,
@@ -38,7 +38,7 @@ is solved to HiGHS's default primal tolerance 1e-7 on rows scaled to O(1)."""
 
 @dataclass(frozen=True, eq=False)
 class FeasibilityResult:
-    """Outcome of ``balance_feasibility``.
+    r"""Outcome of ``balance_feasibility``.
 
     Attributes
     ----------
@@ -46,10 +46,10 @@ class FeasibilityResult:
         True when (B) has a non-negative solution on the grid (``residual <= tol``).
     residual : float
         Minimal relative L1 residual of (B):
-        :math:`\\sum_a E_t|\\text{bracket}_a(t)| / \\lVert X_a k^{in}_{aX}\\rVert_{L2}`
+        :math:`\sum_a E_t|\text{bracket}_a(t)| / \lVert X_a k^{in}_{aX}\rVert_{L2}`
         (dimensionless; 0 when balanced).
     min_l1_bracket : ndarray (2, n)
-        The bracket :math:`\\sum_b w_{ab} E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)` of the
+        The bracket :math:`\sum_b w_{ab} E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)` of the
         profile ``rate``, mV Hz, per label: 0 when feasible. When infeasible it belongs to
         one minimum-L1 profile (among many), so its sign pattern is *not* where balance
         breaks as N grows; for that use ``semi_balanced``, whose bracket is <= 0 everywhere
@@ -177,13 +177,13 @@ def _solve_lp(grid: LabelGrid, params: NetworkParams):
 
 def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n_nodes: int | None = None,
                         tol: float = FEASIBILITY_TOL, n: int | None = None) -> FeasibilityResult:
-    """Test condition (B) of the balanced state on the label grid (a linear program).
+    r"""Test condition (B) of the balanced state on the label grid (a linear program).
 
     Parameters
     ----------
     params : NetworkParams
         Uses ``W`` (:math:`w_{ab} = j_{ab}p_{ab}q_b`, mV), ``X`` (mV Hz) and the refractory
-        periods (rates are bounded by :math:`1/\\tau_{ref}`); N does not enter.
+        periods (rates are bounded by :math:`1/\tau_{ref}`); N does not enter.
     model : DegreeModel
         Label distributions and kernels.
     n_nodes : int, optional
@@ -213,14 +213,14 @@ def balance_feasibility(params: NetworkParams, model: DegreeModel, *, n_nodes: i
     With nodes :math:`t_{a,i}`, weights :math:`w_{a,i}` the program is
 
     .. math::
-        \\min_{r, s^\\pm \\ge 0} \\sum_{a,i} \\frac{w_{a,i}}{\\nu_a}(s^+_{a,i} + s^-_{a,i})
-        \\quad\\text{s.t.}\\quad
-        \\sum_{b,j} w_{ab}\\, m_{ab}(t_{a,i}, t_{b,j})\\, w_{b,j}\\, r_{b,j} + X_a k^{in}_{aX}(t_{a,i})
-        = s^+_{a,i} - s^-_{a,i},\\quad 0 \\le r_{b,j} \\le 1/\\tau_{ref,b},
+        \min_{r, s^\pm \ge 0} \sum_{a,i} \frac{w_{a,i}}{\nu_a}(s^+_{a,i} + s^-_{a,i})
+        \quad\text{s.t.}\quad
+        \sum_{b,j} w_{ab}\, m_{ab}(t_{a,i}, t_{b,j})\, w_{b,j}\, r_{b,j} + X_a k^{in}_{aX}(t_{a,i})
+        = s^+_{a,i} - s^-_{a,i},\quad 0 \le r_{b,j} \le 1/\tau_{ref,b},
 
-    :math:`\\nu_a` the RMS of :math:`X_a k^{in}_{aX}` over the labels. Homogeneous network:
-    feasible iff :math:`-W^{-1}X \\ge 0`. Separable kernels
-    :math:`m = \\alpha_{ab}(t)\\beta(t')`: feasible only if :math:`\\alpha_{aE}, \\alpha_{aI}`
+    :math:`\nu_a` the RMS of :math:`X_a k^{in}_{aX}` over the labels. Homogeneous network:
+    feasible iff :math:`-W^{-1}X \ge 0`. Separable kernels
+    :math:`m = \alpha_{ab}(t)\beta(t')`: feasible only if :math:`\alpha_{aE}, \alpha_{aI}`
     and :math:`k^{in}_{aX}` are linearly dependent on the support (docs/theory.md section 6), so
     Case B (recurrent in-degree heterogeneity, homogeneous external input) is infeasible
     and Case A (all in-degrees scale together) feasible. The grid version is exact for

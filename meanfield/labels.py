@@ -29,7 +29,7 @@ __all__ = ["LabelDistribution", "Constant", "Uniform", "Gamma", "LogNormal",
 
 
 def quantile_bins(key, n_bins: int) -> tuple[np.ndarray, int]:
-    """Equal-count bins of a 1-d key (e.g. the labels of one population's neurons).
+    r"""Equal-count bins of a 1-d key (e.g. the labels of one population's neurons).
 
     The one binning rule of hetbalance: ``graphs.stats.label_bins``, the sampler's
     presynaptic bins (``graphs.sample_network``) and ``validation.compare`` all use it.
@@ -52,9 +52,9 @@ def quantile_bins(key, n_bins: int) -> tuple[np.ndarray, int]:
     Notes
     -----
     With more than ``n_bins`` distinct values the entry of rank r (0-based, stable sort
-    by key: ties in index order) goes to bin :math:`\\lfloor r\\, n_{bins} / n \\rfloor`,
-    so every bin holds :math:`\\lfloor n/n_{bins} \\rfloor` or
-    :math:`\\lceil n/n_{bins} \\rceil` entries (ties may be split between neighbouring
+    by key: ties in index order) goes to bin :math:`\lfloor r\, n_{bins} / n \rfloor`,
+    so every bin holds :math:`\lfloor n/n_{bins} \rfloor` or
+    :math:`\lceil n/n_{bins} \rceil` entries (ties may be split between neighbouring
     bins). For distinct values and n a multiple of ``n_bins`` these are exactly the bins
     between the quantiles ``np.quantile(key, k / n_bins)``. O(n log n).
 

@@ -1,15 +1,15 @@
-"""Neuron-level self-consistency on a realised sparse graph (docs/theory.md section 4).
+r"""Neuron-level self-consistency on a realised sparse graph (docs/theory.md section 4).
 
 ``solve_network(params, W, population, k_X)`` finds one rate per neuron such that
 
 .. math::
-    r_j = \\Phi_{a(j)}(\\mu_j, \\sigma_j),\\qquad
-    \\mu_j = E_L + \\tau_m\\Big(\\sum_k J_{jk} r_k + J_{aX} K_{jX} r_X\\Big),\\qquad
-    \\sigma_j^2 = \\tau_m\\Big(\\sum_k J_{jk}^2 r_k + J_{aX}^2 K_{jX} r_X\\Big),
+    r_j = \Phi_{a(j)}(\mu_j, \sigma_j),\qquad
+    \mu_j = E_L + \tau_m\Big(\sum_k J_{jk} r_k + J_{aX} K_{jX} r_X\Big),\qquad
+    \sigma_j^2 = \tau_m\Big(\sum_k J_{jk}^2 r_k + J_{aX}^2 K_{jX} r_X\Big),
 
 with the realised weights :math:`J_{jk}` (CSR, post x pre, mV) and external in-degrees
 :math:`K_{jX}`; optionally with the quenched-input correction (below). The system has N
-unknowns and :math:`\\sqrt N`-stiff population modes, so it is solved by an inexact
+unknowns and :math:`\sqrt N`-stiff population modes, so it is solved by an inexact
 Newton-Krylov method (GMRES) preconditioned with the exact inverse of the rank-2
 population-mean part of the Jacobian (Sherman-Morrison-Woodbury); the remaining
 random-graph part has O(1) spectral radius and GMRES needs a few iterations per step.
@@ -150,7 +150,7 @@ def _neuron_evaluate(model: _NetworkModel, r, derivatives: bool):
 
 
 def _phi_residual(F, r) -> float:
-    """:math:`\\max_j |\\Phi_j - r_j| / \\max_j \\Phi_j` with :math:`\\Phi = r + F`."""
+    r""":math:`\max_j |\Phi_j - r_j| / \max_j \Phi_j` with :math:`\Phi = r + F`."""
     return float(np.max(np.abs(F))) / max(float(np.max(np.abs(r + F))), 1e-12)
 
 
@@ -286,12 +286,12 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
                   initial=None, eif_table: bool | None = None,
                   time_budget: float = 120.0, n_quad: int | None = None
                   ) -> NetworkMeanFieldResult:
-    """Self-consistent rate of every neuron of a realised network.
+    r"""Self-consistent rate of every neuron of a realised network.
 
     Parameters
     ----------
     params : NetworkParams
-        Neurons, external drive (``r_X``, :math:`J_{aX} = j_{aX}/\\sqrt N`), synaptic time
+        Neurons, external drive (``r_X``, :math:`J_{aX} = j_{aX}/\sqrt N`), synaptic time
         constants; ``params.N`` must equal the number of neurons.
     W : scipy.sparse matrix or array (N, N)
         Recurrent weights :math:`J_{jk}` in mV, row j postsynaptic, column k presynaptic
@@ -306,10 +306,10 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
         Newton-GMRES from the population-mode solution). "population": "newton",
         "relaxation", "newton_krylov", or "auto" (default) = Newton, then relaxation.
     filter : {"auto", "white", "fourcaud_brunel"}
-        As in ``solve``; the Fourcaud-Brunel :math:`\\tau_s` is the variance-weighted mean
+        As in ``solve``; the Fourcaud-Brunel :math:`\tau_s` is the variance-weighted mean
         of the source time constants for each neuron.
     presynaptic : {"neuron", "population"}
-        "neuron" (default): :math:`\\mu_j` sums the self-consistent rates of j's actual
+        "neuron" (default): :math:`\mu_j` sums the self-consistent rates of j's actual
         presynaptic partners (docs/theory.md section 4). "population": every presynaptic rate
         is replaced by the out-degree-weighted mean rate of its population, so neurons
         differ only through their summed weights (the per-neuron degree theory).
@@ -319,8 +319,8 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
         Gauss-Hermite quadrature nodes of the quenched average, in [1, 101] (default 9).
         ``n_quad`` is a deprecated alias.
     tol : float
-        Relative residual :math:`\\max_j |\\Phi_j - r_j| / \\max_j \\Phi_j` ("neuron"),
-        :math:`\\max|F|/\\max|y|` of the population unknowns ("population"), > 0.
+        Relative residual :math:`\max_j |\Phi_j - r_j| / \max_j \Phi_j` ("neuron"),
+        :math:`\max|F|/\max|y|` of the population unknowns ("population"), > 0.
         ``converged`` is True exactly when the reported ``residual`` is <= tol.
     maxiter : int, optional
         Iterations of the method, >= 1 (default: the method's own, 40 for Newton-Krylov,
@@ -357,29 +357,29 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
     **Quenched-input correction.** The rates of a neuron's presynaptic partners scatter
     around their population means with variance :math:`V_b` (out-degree weighted). A
     mean input computed from population means (``presynaptic="population"``) misses the
-    resulting neuron-to-neuron spread of :math:`\\mu_j`, Gaussian with variance
+    resulting neuron-to-neuron spread of :math:`\mu_j`, Gaussian with variance
 
-    .. math:: s_j^2 = \\tau_m^2 \\sum_b \\Big(\\sum_{k \\in b} J_{jk}^2\\Big) V_b
-              \\;\\approx\\; \\tau_m^2 \\sum_b J_{ab}^2 K_{ab} \\mathrm{Var}(r_b),
+    .. math:: s_j^2 = \tau_m^2 \sum_b \Big(\sum_{k \in b} J_{jk}^2\Big) V_b
+              \;\approx\; \tau_m^2 \sum_b J_{ab}^2 K_{ab} \mathrm{Var}(r_b),
 
-    and ``quenched=True`` replaces :math:`\\Phi(\\mu_j, \\sigma_j)` by
-    :math:`E_z[\\Phi(\\mu_j + s_j z, \\sigma_j)]`, :math:`z \\sim N(0, 1)` (Gauss-Hermite,
+    and ``quenched=True`` replaces :math:`\Phi(\mu_j, \sigma_j)` by
+    :math:`E_z[\Phi(\mu_j + s_j z, \sigma_j)]`, :math:`z \sim N(0, 1)` (Gauss-Hermite,
     ``n_nodes`` nodes), with :math:`V_b` solved self-consistently. In "population" mode
     this is the standard quenched-disorder theory (van Vreeswijk & Sompolinsky 1998;
-    Roxin et al. 2011). In "neuron" mode :math:`\\mu_j` already contains the realised
+    Roxin et al. 2011). In "neuron" mode :math:`\mu_j` already contains the realised
     presynaptic rates, so the spread is an *additional* assumption: it models presynaptic
     rates that deviate from the theory's own by as much as the rates scatter (it double
     counts if the theory's per-neuron rates were exact). Report both.
 
-    **Numerics** ("neuron"). Newton on :math:`F(r) = \\Phi(\\mu(r), \\sigma(r)) - r`; each
+    **Numerics** ("neuron"). Newton on :math:`F(r) = \Phi(\mu(r), \sigma(r)) - r`; each
     linear system is solved by GMRES with the exact Jacobian-vector product (two sparse
-    products: :math:`J v` and :math:`J^{\\circ 2} v` split by source) and the inverse of
+    products: :math:`J v` and :math:`J^{\circ 2} v` split by source) and the inverse of
     :math:`P V^T - I` as preconditioner, :math:`P V^T` the population-mean (rank-2) part of
-    the Jacobian in which :math:`J_{jk}` is replaced by :math:`(\\sum_{k' \\in b} J_{jk'})/N_b`.
+    the Jacobian in which :math:`J_{jk}` is replaced by :math:`(\sum_{k' \in b} J_{jk'})/N_b`.
     Backtracking line search on :math:`|F|^2` with the iterate projected onto
-    :math:`r \\ge 0`; Eisenstat-Walker forcing terms (``meanfield.roots.newton_krylov``).
-    The rates returned are :math:`\\Phi` at the solver's last iterate r, the mean inputs
-    those of r, and ``residual`` is :math:`\\max_j|\\Phi_j - r_j|/\\max_j \\Phi_j` there.
+    :math:`r \ge 0`; Eisenstat-Walker forcing terms (``meanfield.roots.newton_krylov``).
+    The rates returned are :math:`\Phi` at the solver's last iterate r, the mean inputs
+    those of r, and ``residual`` is :math:`\max_j|\Phi_j - r_j|/\max_j \Phi_j` there.
     Cost per Newton step: O(nnz) per GMRES iteration, a few iterations (measured times:
     benchmarks/README.md).
 

@@ -1,11 +1,11 @@
-"""Model parameters: neurons (``LIF``, ``EIF``) and the balanced network (``NetworkParams``).
+r"""Model parameters: neurons (``LIF``, ``EIF``) and the balanced network (``NetworkParams``).
 
 Units everywhere: seconds (s), millivolts (mV), hertz (Hz). All parameter objects are
 frozen dataclasses validated at construction; use ``dataclasses.replace`` (or the
 ``replace`` method) for variants.
 
 Balanced scaling (docs/theory.md section 1): population sizes :math:`N_b = q_b N`, mean
-in-degrees :math:`K_{ab} = p_{ab} N_b`, weights :math:`J_{ab} = j_{ab}/\\sqrt{N}` with the
+in-degrees :math:`K_{ab} = p_{ab} N_b`, weights :math:`J_{ab} = j_{ab}/\sqrt{N}` with the
 scaled parameters ``j``, ``p``, ``q`` fixed as ``N`` changes. The large-N connectivity is
 :math:`w_{ab} = j_{ab} p_{ab} q_b` and the external drive :math:`X_a = w_{aX} r_X`.
 """
@@ -39,9 +39,9 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LIF:
-    """Leaky integrate-and-fire neuron.
+    r"""Leaky integrate-and-fire neuron.
 
-    :math:`\\tau_m \\dot V = -(V - E_L) + \\tau_m I(t)`; spike when :math:`V \\ge \\theta`,
+    :math:`\tau_m \dot V = -(V - E_L) + \tau_m I(t)`; spike when :math:`V \ge \theta`,
     reset to :math:`V_r`, clamped for ``tau_ref``.
 
     Parameters
@@ -100,9 +100,9 @@ class LIF:
 
 @dataclass(frozen=True)
 class EIF:
-    """Exponential integrate-and-fire neuron (Fourcaud-Trocme et al. 2003).
+    r"""Exponential integrate-and-fire neuron (Fourcaud-Trocme et al. 2003).
 
-    :math:`\\tau_m \\dot V = -(V - E_L) + \\Delta_T e^{(V - V_T)/\\Delta_T} + \\tau_m I(t)`;
+    :math:`\tau_m \dot V = -(V - E_L) + \Delta_T e^{(V - V_T)/\Delta_T} + \tau_m I(t)`;
     the spike is cut at ``V_th``, reset to ``V_re``, clamped for ``tau_ref``; the voltage
     is floored at ``V_lb``.
 
@@ -162,7 +162,7 @@ class EIF:
         return self.V_re
 
     def psi(self, V):
-        """The spike-generating current :math:`\\Delta_T e^{(V - V_T)/\\Delta_T}`, mV."""
+        r"""The spike-generating current :math:`\Delta_T e^{(V - V_T)/\Delta_T}`, mV."""
         return self.Delta_T * np.exp((np.asarray(V, dtype=float) - self.V_T) / self.Delta_T)
 
     def replace(self, **changes) -> "EIF":
@@ -191,7 +191,7 @@ _PAIRS = tuple(a + b for a in POPULATIONS for b in SOURCES)
 
 @dataclass(frozen=True)
 class NetworkParams:
-    """A balanced E/I network driven by an external Poisson population X.
+    r"""A balanced E/I network driven by an external Poisson population X.
 
     Parameters
     ----------
@@ -219,8 +219,8 @@ class NetworkParams:
     -----
     The mean input to a neuron of population a is (docs/theory.md section 4)
 
-    .. math:: \\mu_a = E_L + \\tau_m\\Big[\\sum_b J_{ab} K_{ab} r_b + J_{aX} K_{aX} r_X\\Big]
-              = E_L + \\tau_m \\sqrt{N}\\Big[\\sum_b w_{ab} r_b + X_a\\Big],
+    .. math:: \mu_a = E_L + \tau_m\Big[\sum_b J_{ab} K_{ab} r_b + J_{aX} K_{aX} r_X\Big]
+              = E_L + \tau_m \sqrt{N}\Big[\sum_b w_{ab} r_b + X_a\Big],
 
     with :math:`w_{ab} = j_{ab} p_{ab} q_b` (``W``) and :math:`X_a = j_{aX} p_{aX} q_X r_X`
     (``X``).

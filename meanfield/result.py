@@ -34,7 +34,7 @@ def _neuron_constants(params: NetworkParams, name: str) -> np.ndarray:
 # =============================================================================== degree space
 @dataclass(frozen=True, eq=False)
 class MeanFieldResult:
-    """Solution of the degree-space self-consistency (frozen).
+    r"""Solution of the degree-space self-consistency (frozen).
 
     Per-label arrays have shape (2, n): row 0 is E, row 1 is I, columns the quadrature
     nodes of the label distribution (``t``, ``weights``). Populations with fewer nodes are
@@ -52,8 +52,8 @@ class MeanFieldResult:
         Effective synaptic time constant used by the filter, s (0 for white noise).
     mean_input : ndarray (2, n, 3)
         Mean input of each label by source E, I, X, mV:
-        :math:`\\tau_m J_{ab} K_{ab} E_{t'}[m_{ab} r_b]` and
-        :math:`\\tau_m J_{aX} K_{aX} k^{in}_{aX}(t) r_X`; ``mu`` = E_L + their sum.
+        :math:`\tau_m J_{ab} K_{ab} E_{t'}[m_{ab} r_b]` and
+        :math:`\tau_m J_{aX} K_{aX} k^{in}_{aX}(t) r_X`; ``mu`` = E_L + their sum.
     t : ndarray (2, n[, dim])
         Labels.
     weights : ndarray (2, n)
@@ -74,7 +74,7 @@ class MeanFieldResult:
         (``MAXITER``, ``STALL``, ``LINE_SEARCH_FAILED``, ``DEADLINE``, ``DOMAIN``,
         ``FALLBACKS_FAILED``, ``NO_START``, ``INACCURATE``).
     residual : float
-        Relative residual :math:`\\max_k |F_k(G)| / \\max_k |G_k|` of the moment equations
+        Relative residual :math:`\max_k |F_k(G)| / \max_k |G_k|` of the moment equations
         at the returned solution (inf when F cannot be evaluated there).
     iterations : int
         Iterations of every method and stage tried.
@@ -100,12 +100,12 @@ class MeanFieldResult:
         ``status == CONVERGED``, i.e. ``residual <= tol`` (a property, like every
         attribute below: diagnostics computed by ``meanfield.diagnostics`` on access).
     drive : ndarray (2, n)
-        Net mean drive :math:`(\\mu - E_L)/\\tau_m`, mV/s. It equals
-        :math:`\\sqrt N\\,[\\sum_b w_{ab}E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)]`, the
+        Net mean drive :math:`(\mu - E_L)/\tau_m`, mV/s. It equals
+        :math:`\sqrt N\,[\sum_b w_{ab}E_{t'}[m_{ab} r_b] + X_a k^{in}_{aX}(t)]`, the
         O(sqrt N) bracket of condition (B) times sqrt(N) (up to the rounding of N_b = q_b N):
         O(1) when balanced, O(sqrt N) where balance breaks.
     balance_index : ndarray (2, n)
-        :math:`|\\mu - E_L| / (\\mu_{exc} - E_L)`, the net mean input over its excitatory
+        :math:`|\mu - E_L| / (\mu_{exc} - E_L)`, the net mean input over its excitatory
         part (E and X inputs); ~1/sqrt(N) when balanced, O(1) when not; NaN where a label
         receives no excitatory input.
     indegree : ndarray (2, n)
@@ -173,7 +173,7 @@ class MeanFieldResult:
     # ------------------------------------------------------------------ diagnostics
     @cached_property
     def drive(self) -> np.ndarray:
-        """Net mean drive :math:`(\\mu - E_L)/\\tau_m`, mV/s, (2, n)."""
+        r"""Net mean drive :math:`(\mu - E_L)/\tau_m`, mV/s, (2, n)."""
         return dg.drive(self.mu, _neuron_constants(self.params, "E_L"),
                         _neuron_constants(self.params, "tau_m"))
 
@@ -241,7 +241,7 @@ class MeanFieldResult:
 
     # ------------------------------------------------------------------ access
     def expect(self, population, f=None) -> float:
-        """:math:`E_t[f(t)\\, r_a(t)]` over the label distribution of ``population``, Hz.
+        r""":math:`E_t[f(t)\, r_a(t)]` over the label distribution of ``population``, Hz.
 
         Parameters
         ----------
@@ -251,7 +251,7 @@ class MeanFieldResult:
         Examples
         --------
         For Case C, ``res.expect("E", lambda t: t)`` is :math:`R_E = E[t r_E]` and
-        ``res.expect("E", lambda t: t - 1)`` is :math:`\\mathrm{Cov}(t, r_E)`.
+        ``res.expect("E", lambda t: t - 1)`` is :math:`\mathrm{Cov}(t, r_E)`.
         """
         a = population_index(population)
         fv = 1.0 if f is None else (f(self.t[a]) if callable(f) else np.asarray(f, float))
@@ -295,7 +295,7 @@ class MeanFieldResult:
 # =============================================================================== network
 @dataclass(frozen=True, eq=False)
 class NetworkMeanFieldResult:
-    """Per-neuron solution of ``solve_network`` (frozen).
+    r"""Per-neuron solution of ``solve_network`` (frozen).
 
     Attributes
     ----------
@@ -323,9 +323,9 @@ class NetworkMeanFieldResult:
     status : int
         ``meanfield.roots`` status code (``CONVERGED`` = 0, or why the solver stopped).
     residual : float
-        Relative residual at the returned solution: :math:`\\max_j|\\Phi_j - r_j| /
-        \\max_j \\Phi_j` ("neuron"; r the solver's rates, ``rate`` = :math:`\\Phi`), or
-        :math:`\\max|F|/\\max|y|` of the population unknowns ("population").
+        Relative residual at the returned solution: :math:`\max_j|\Phi_j - r_j| /
+        \max_j \Phi_j` ("neuron"; r the solver's rates, ``rate`` = :math:`\Phi`), or
+        :math:`\max|F|/\max|y|` of the population unknowns ("population").
         ``converged`` is exactly ``residual <= tol``.
     iterations : int
         Iterations of every method tried (the population-mode start included).
@@ -406,7 +406,7 @@ class NetworkMeanFieldResult:
 
     @cached_property
     def drive(self) -> np.ndarray:
-        """Net mean drive :math:`(\\mu - E_L)/\\tau_m` of each neuron, mV/s."""
+        r"""Net mean drive :math:`(\mu - E_L)/\tau_m` of each neuron, mV/s."""
         return dg.drive(self.mu, self._per_neuron("E_L"), self._per_neuron("tau_m"))
 
     @cached_property

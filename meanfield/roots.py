@@ -1,4 +1,4 @@
-"""Root finding for the self-consistency equations: one contract, several methods.
+r"""Root finding for the self-consistency equations: one contract, several methods.
 
 Every solver of the package (degree space: ``solve``; realised graph: ``solve_network``)
 poses its self-consistency as a root problem :math:`F(x) = 0` and hands it to a method
@@ -18,10 +18,10 @@ Methods (``METHODS``):
 
 ``"newton"``
     Newton's method with the dense Jacobian and a backtracking line search on
-    :math:`\\tfrac12|F|^2` (quadratic-interpolation step lengths, points outside the
+    :math:`\tfrac12|F|^2` (quadratic-interpolation step lengths, points outside the
     domain rejected). Small systems (the moments of the degree-space theory).
 ``"newton_krylov"``
-    Inexact Newton: each linear system :math:`J\\,\\delta = -F` solved by GMRES to a
+    Inexact Newton: each linear system :math:`J\,\delta = -F` solved by GMRES to a
     relative accuracy given by the Eisenstat-Walker forcing term, with the problem's
     preconditioner; an optional projection keeps iterates admissible. Large sparse systems
     (one rate per neuron) whose Jacobian is a ``scipy.sparse.linalg.LinearOperator``.
@@ -112,15 +112,15 @@ def status_name(status: int) -> str:
 
 # =============================================================================== residuals
 def max_residual(F, x) -> float:
-    """Absolute residual :math:`\\max_k |F_k|` (the default convergence measure)."""
+    r"""Absolute residual :math:`\max_k |F_k|` (the default convergence measure)."""
     return float(np.max(np.abs(F))) if np.size(F) else 0.0
 
 
 def relative_residual(F, x) -> float:
-    """Relative residual :math:`\\max_k |F_k| / \\max(\\max_k |x_k|, 10^{-12})`.
+    r"""Relative residual :math:`\max_k |F_k| / \max(\max_k |x_k|, 10^{-12})`.
 
     The measure of the degree-space and population-mode solvers: F is in the units of x
-    (a fixed-point residual :math:`\\Phi(x) - x`), so this is the relative change one
+    (a fixed-point residual :math:`\Phi(x) - x`), so this is the relative change one
     plain iteration would make.
     """
     return float(np.max(np.abs(F)) / max(float(np.max(np.abs(x))), 1e-12)) if np.size(x) else 0.0
@@ -172,7 +172,7 @@ class Homotopy:
 
 @dataclass(frozen=True, eq=False)
 class RootProblem:
-    """The problem :math:`F(x) = 0` handed to every method of ``METHODS``.
+    r"""The problem :math:`F(x) = 0` handed to every method of ``METHODS``.
 
     Attributes
     ----------
@@ -184,7 +184,7 @@ class RootProblem:
         also accepts a ``scipy.sparse.linalg.LinearOperator`` or a pair (operator,
         preconditioner M approximating :math:`J^{-1}`, or None). Without ``jac`` and
         ``fun_and_jac`` a forward-difference Jacobian is used (step
-        :math:`10^{-7}\\max(|x_k|, 10^{-3})`, backward where the forward point is outside
+        :math:`10^{-7}\max(|x_k|, 10^{-3})`, backward where the forward point is outside
         the domain; x counts as outside when neither side can be evaluated).
     fun_and_jac : callable, optional
         ``fun_and_jac(x) -> (F, J)`` when F and J share work (preferred over ``fun`` then
@@ -194,7 +194,7 @@ class RootProblem:
         (and no evaluation is counted). Non-finite x is always inadmissible.
     residual : callable, optional
         ``residual(F, x) -> float``, the convergence measure compared with ``tol``;
-        default ``max_residual`` (:math:`\\max|F|`).
+        default ``max_residual`` (:math:`\max|F|`).
     project : callable, optional
         ``project(x) -> x``: map of a trial point onto the admissible set ("newton_krylov"
         projects every trial point, e.g. rates onto r >= 0).
@@ -374,7 +374,7 @@ def _dense_solve(A, b):
 # =============================================================================== newton
 def newton(problem: RootProblem, x0, *, tol: float, maxiter: int | None = None,
            deadline: float | None = None) -> RootResult:
-    """Newton's method with the dense Jacobian and a backtracking line search.
+    r"""Newton's method with the dense Jacobian and a backtracking line search.
 
     Parameters
     ----------
@@ -397,11 +397,11 @@ def newton(problem: RootProblem, x0, *, tol: float, maxiter: int | None = None,
 
     Notes
     -----
-    Step :math:`\\delta = -J^{-1}F` (least squares if J is singular). Step length
-    :math:`\\lambda` from 1 down by safeguarded quadratic interpolation of the merit
-    :math:`f = \\tfrac12|F|^2` (factor 0.1-0.5; 0.25 where the trial point is outside the
-    domain) until the Armijo condition :math:`f(x + \\lambda\\delta) \\le (1 -
-    10^{-4}\\lambda) f(x)` holds; below :math:`\\lambda = 10^{-8}` the line search fails.
+    Step :math:`\delta = -J^{-1}F` (least squares if J is singular). Step length
+    :math:`\lambda` from 1 down by safeguarded quadratic interpolation of the merit
+    :math:`f = \tfrac12|F|^2` (factor 0.1-0.5; 0.25 where the trial point is outside the
+    domain) until the Armijo condition :math:`f(x + \lambda\delta) \le (1 -
+    10^{-4}\lambda) f(x)` holds; below :math:`\lambda = 10^{-8}` the line search fails.
     The Jacobian is evaluated with F at the full step (it is reused when that step is
     accepted). STALL when 12 consecutive steps fail to halve the best residual so far.
     Cost per step: one evaluation with the Jacobian, a few without, one m x m solve.
@@ -479,7 +479,7 @@ def _operators(J, size):
 
 def newton_krylov(problem: RootProblem, x0, *, tol: float, maxiter: int | None = None,
                   deadline: float | None = None) -> RootResult:
-    """Inexact Newton with GMRES (matrix-free), projected halving line search.
+    r"""Inexact Newton with GMRES (matrix-free), projected halving line search.
 
     Parameters
     ----------
@@ -502,11 +502,11 @@ def newton_krylov(problem: RootProblem, x0, *, tol: float, maxiter: int | None =
 
     Notes
     -----
-    GMRES (restart 40, at most 5 restarts) solves :math:`J\\delta = -F` to the relative
-    accuracy :math:`\\eta_k = \\min(0.5, \\eta)`, with the Eisenstat-Walker choice
-    :math:`\\eta = \\max(\\min(0.1, (|F_{k+1}|/|F_k|)^2), 10^{-6})` (:math:`\\eta_0 = 0.1`).
-    Trial points :math:`P(x + \\lambda\\delta)` (P the projection), :math:`\\lambda` halved
-    from 1 until the Armijo condition on :math:`\\tfrac12|F|^2` holds; below
+    GMRES (restart 40, at most 5 restarts) solves :math:`J\delta = -F` to the relative
+    accuracy :math:`\eta_k = \min(0.5, \eta)`, with the Eisenstat-Walker choice
+    :math:`\eta = \max(\min(0.1, (|F_{k+1}|/|F_k|)^2), 10^{-6})` (:math:`\eta_0 = 0.1`).
+    Trial points :math:`P(x + \lambda\delta)` (P the projection), :math:`\lambda` halved
+    from 1 until the Armijo condition on :math:`\tfrac12|F|^2` holds; below
     :math:`10^{-6}` the line search fails. Every trial point is evaluated with its
     Jacobian. Cost per step: the GMRES products with J (O(nnz) each for a sparse
     operator) and a few evaluations.
@@ -557,7 +557,7 @@ def newton_krylov(problem: RootProblem, x0, *, tol: float, maxiter: int | None =
 # =============================================================================== relaxation
 def relaxation(problem: RootProblem, x0, *, tol: float, maxiter: int | None = None,
                deadline: float | None = None, h0: float = 0.05) -> RootResult:
-    """Pseudo-transient continuation of :math:`dx/ds = F(x)` (damped relaxation).
+    r"""Pseudo-transient continuation of :math:`dx/ds = F(x)` (damped relaxation).
 
     Parameters
     ----------
@@ -582,13 +582,13 @@ def relaxation(problem: RootProblem, x0, *, tol: float, maxiter: int | None = No
 
     Notes
     -----
-    Linearly implicit Euler steps :math:`(I/h - J)\\,\\delta = F` follow the dynamics
+    Linearly implicit Euler steps :math:`(I/h - J)\,\delta = F` follow the dynamics
     from the start point in pseudo-time (stable for any h on the stiff modes); h grows as
-    the residual falls, :math:`h \\leftarrow \\mathrm{clip}(h\\,|F_k|/|F_{k+1}|, h/4,
+    the residual falls, :math:`h \leftarrow \mathrm{clip}(h\,|F_k|/|F_{k+1}|, h/4,
     10^{15})` ("switched evolution relaxation", Kelley & Keyes 1998), so the method turns
     into Newton's near the root. A step that leaves the domain or multiplies |F| by more
     than 1000 is retried with h/4. It converges to roots that are stable for the dynamics
-    (for the rates, :math:`F = \\Phi - r`: the physical fixed points).
+    (for the rates, :math:`F = \Phi - r`: the physical fixed points).
     """
     x, maxiter = _check_common(x0, tol, maxiter, "relaxation")
     if not h0 > 0:

@@ -27,7 +27,7 @@ __all__ = ["scan_N", "ScanResult", "fit_exponent", "fit_exponent_se", "ExponentF
 
 
 def fit_exponent(Ns, values) -> float:
-    """Least-squares slope of log|values| against log N.
+    r"""Least-squares slope of log|values| against log N.
 
     Parameters
     ----------
@@ -39,7 +39,7 @@ def fit_exponent(Ns, values) -> float:
     Returns
     -------
     float
-        The exponent e of :math:`|v| \\propto N^e`; NaN when fewer than two values are
+        The exponent e of :math:`|v| \propto N^e`; NaN when fewer than two values are
         finite and non-zero (e.g. a silent fraction that is 0 at every N).
 
     Examples
@@ -56,7 +56,7 @@ def fit_exponent(Ns, values) -> float:
 
 
 class ExponentFit(NamedTuple):
-    """Result of ``fit_exponent_se``: the exponent of :math:`|v| \\propto N^e` and its SE.
+    r"""Result of ``fit_exponent_se``: the exponent of :math:`|v| \propto N^e` and its SE.
 
     Attributes
     ----------
@@ -80,7 +80,7 @@ class ExponentFit(NamedTuple):
 
 
 def fit_exponent_se(Ns, values, se) -> ExponentFit:
-    """Exponent of :math:`|v| \\propto N^e` weighted by the values' standard errors.
+    r"""Exponent of :math:`|v| \propto N^e` weighted by the values' standard errors.
 
     Parameters
     ----------
@@ -105,18 +105,18 @@ def fit_exponent_se(Ns, values, se) -> ExponentFit:
 
     Notes
     -----
-    Weighted least squares of :math:`y_i = \\log|v_i|` on :math:`x_i = \\log N_i` with the
+    Weighted least squares of :math:`y_i = \log|v_i|` on :math:`x_i = \log N_i` with the
     SE carried to log space, :math:`s_i = SE_i/|v_i|` (first order), weights
     :math:`w_i = 1/s_i^2`:
 
     .. math::
 
-        e = \\frac{\\sum_i w_i (x_i - \\bar x)(y_i - \\bar y)}{S_{xx}},\\qquad
-        S_{xx} = \\sum_i w_i (x_i - \\bar x)^2,\\qquad
-        SE(e) = S_{xx}^{-1/2} \\max\\left(1, \\sqrt{\\chi^2/(n - 2)}\\right),
+        e = \frac{\sum_i w_i (x_i - \bar x)(y_i - \bar y)}{S_{xx}},\qquad
+        S_{xx} = \sum_i w_i (x_i - \bar x)^2,\qquad
+        SE(e) = S_{xx}^{-1/2} \max\left(1, \sqrt{\chi^2/(n - 2)}\right),
 
-    with weighted means :math:`\\bar x, \\bar y` and :math:`\\chi^2 = \\sum_i w_i
-    (y_i - \\bar y - e (x_i - \\bar x))^2`. The factor :math:`\\sqrt{\\chi^2/(n-2)}` (the
+    with weighted means :math:`\bar x, \bar y` and :math:`\chi^2 = \sum_i w_i
+    (y_i - \bar y - e (x_i - \bar x))^2`. The factor :math:`\sqrt{\chi^2/(n-2)}` (the
     Birge ratio; ``scipy.optimize.curve_fit`` with ``absolute_sigma=False`` applies it
     always) widens the SE when the points scatter about the power law more than their SEs
     allow, e.g. when a finite-N ladder is curved; it never narrows it. With two points
@@ -154,7 +154,7 @@ def fit_exponent_se(Ns, values, se) -> ExponentFit:
 
 @dataclass(frozen=True, eq=False)
 class ScanResult:
-    """Diagnostics of ``scan_N`` (frozen). Arrays of shape (k, 2) have one row per N and
+    r"""Diagnostics of ``scan_N`` (frozen). Arrays of shape (k, 2) have one row per N and
     columns E, I.
 
     Attributes
@@ -176,7 +176,7 @@ class ScanResult:
     rate_indegree_slope : ndarray (k, 2)
         d rate / d in-degree, Hz per synapse.
     exponent_mu_slope, exponent_mu_spread, exponent_silent, exponent_imbalance : ndarray (2,)
-        Fitted exponents e of :math:`|x| \\propto N^e` (``fit_exponent``) per population:
+        Fitted exponents e of :math:`|x| \propto N^e` (``fit_exponent``) per population:
         balanced ~ (0, 0, -, -0.5); broken ~ (0.5, 0.5, > 0, 0). NaN where undefined
         (see ``notes``).
     feasibility : FeasibilityResult
@@ -187,8 +187,8 @@ class ScanResult:
         The N -> infinity limit on the same label grid (``semi_balanced``).
     distance_to_limit : ndarray (k, 2)
         Distance of each finite-N profile to the limit, Hz: the earth-mover distance
-        :math:`E_t|C^N_a(t) - C^\\infty_a(t)|` between the cumulative rate profiles
-        :math:`C_a(t) = E_{t'}[r_a(t') 1\\{t' \\le t\\}]`, to the nearest limit profile when the
+        :math:`E_t|C^N_a(t) - C^\infty_a(t)|` between the cumulative rate profiles
+        :math:`C_a(t) = E_{t'}[r_a(t') 1\{t' \le t\}]`, to the nearest limit profile when the
         limit is not unique (``SemiBalancedResult.distance``; ``kind="l1"`` there gives the
         pointwise distance). NaN for unconverged sizes.
     exponent_distance_to_limit : ndarray (2,)
@@ -261,7 +261,7 @@ def _fmt2(x) -> str:
 
 def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
            strict: bool = False, **solve_kwargs) -> ScanResult:
-    """Solve along an N-ladder and fit how the balance diagnostics scale with N.
+    r"""Solve along an N-ladder and fit how the balance diagnostics scale with N.
 
     Parameters
     ----------
@@ -293,7 +293,7 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
     Notes
     -----
     Each N is solved by ``solve``, started from the previous N's solution (then from the
-    balanced limit). Exponents: least squares of :math:`\\log|x|` on :math:`\\log N` over the
+    balanced limit). Exponents: least squares of :math:`\log|x|` on :math:`\log N` over the
     converged sizes where the diagnostic is non-zero:
 
     - ``exponent_mu_slope``: slope of mu against the label (0 when balanced, 1/2 when not);

@@ -1,22 +1,22 @@
-"""The semi-balanced limit: where balance breaks as N -> infinity (docs/theory.md section 11).
+r"""The semi-balanced limit: where balance breaks as N -> infinity (docs/theory.md section 11).
 
 Along the balanced scaling (j, p, q fixed) the mean input of a neuron of population a
-with label t is :math:`\\mu_a(t) = E_L + \\tau_m\\sqrt N\\,\\beta_a(t) + O(1)` with the
+with label t is :math:`\mu_a(t) = E_L + \tau_m\sqrt N\,\beta_a(t) + O(1)` with the
 O(sqrt N) bracket of condition (B) (docs/theory.md section 6)
 
-.. math:: \\beta_a(t) = \\sum_{b\\in\\{E,I\\}} w_{ab}\\,E_{t'}[m_{ab}(t,t')\\,r_b(t')]
-          + X_a\\,k^{in}_{aX}(t) \\qquad (\\text{mV Hz}).
+.. math:: \beta_a(t) = \sum_{b\in\{E,I\}} w_{ab}\,E_{t'}[m_{ab}(t,t')\,r_b(t')]
+          + X_a\,k^{in}_{aX}(t) \qquad (\text{mV Hz}).
 
 Because the transfer function rises from 0 (mu -> -inf) to 1/tau_ref (mu -> +inf), the
 N -> infinity limit of the self-consistency r = Phi(mu, sigma) is the *semi-balanced
 state* of Baker, Zhu & Rosenbaum (PLoS Comput. Biol. 16, e1008192, 2020), here with the
-refractory bound :math:`r_{max} = 1/\\tau_{ref}` as a box: for every label t and
+refractory bound :math:`r_{max} = 1/\tau_{ref}` as a box: for every label t and
 population a,
 
 .. math::
-    r = 0 &\\;\\Rightarrow\\; \\beta \\le 0 \\quad(\\text{silent: excess inhibition}),\\\\
-    0 < r < r_{max} &\\;\\Rightarrow\\; \\beta = 0 \\quad(\\text{balanced}),\\\\
-    r = r_{max} &\\;\\Rightarrow\\; \\beta \\ge 0 \\quad(\\text{saturated}).
+    r = 0 &\;\Rightarrow\; \beta \le 0 \quad(\text{silent: excess inhibition}),\\
+    0 < r < r_{max} &\;\Rightarrow\; \beta = 0 \quad(\text{balanced}),\\
+    r = r_{max} &\;\Rightarrow\; \beta \ge 0 \quad(\text{saturated}).
 
 Excess excitation (beta > 0) is allowed only at the maximal rate; with ``r_max=None``
 (or tau_ref = 0) it is not allowed at all and the problem is the plain linear
@@ -57,7 +57,7 @@ _SEEDS = (20200, 20201)  # covering vectors of the two complementary-pivot paths
 # ============================================================================ result
 @dataclass(frozen=True, eq=False)
 class SemiBalancedResult:
-    """The N -> infinity limit of the degree-space self-consistency (frozen).
+    r"""The N -> infinity limit of the degree-space self-consistency (frozen).
 
     Per-label arrays have shape (2, n) like ``MeanFieldResult``: row 0 is E, row 1 is I,
     columns the quadrature nodes (``t``, ``weights``); padded nodes (weight 0) copy the
@@ -69,9 +69,9 @@ class SemiBalancedResult:
         Limiting rate of each label, Hz (NaN only when ``success`` is False and no state
         was found).
     bracket : ndarray (2, n)
-        The O(sqrt N) bracket :math:`\\beta_a(t)` at this state, mV Hz: <= 0 on silent
+        The O(sqrt N) bracket :math:`\beta_a(t)` at this state, mV Hz: <= 0 on silent
         labels, 0 on balanced ones, >= 0 on saturated ones. The finite-N mean input is
-        :math:`\\mu = E_L + \\tau_m\\sqrt N\\,\\beta + O(1)`.
+        :math:`\mu = E_L + \tau_m\sqrt N\,\beta + O(1)`.
     t, weights, label : ndarray
         Labels (2, n[, dim]), quadrature weights (2, n; rows sum to 1) and the scalar label
         coordinate (2, n; the in-degree component of vector labels).
@@ -104,9 +104,9 @@ class SemiBalancedResult:
         nothing is).
     complementarity : float
         Relative natural residual
-        :math:`\\max_i |r_i - \\mathrm{mid}(0, r_{max}, r_i + \\rho\\,\\beta_i)| / r_s`,
-        :math:`r_s = \\max(1\\,\\mathrm{Hz}, \\max r)`, :math:`\\rho = r_s / \\beta_s` with
-        :math:`\\beta_s` the RMS external bracket of the population: 0 for an exact solution.
+        :math:`\max_i |r_i - \mathrm{mid}(0, r_{max}, r_i + \rho\,\beta_i)| / r_s`,
+        :math:`r_s = \max(1\,\mathrm{Hz}, \max r)`, :math:`\rho = r_s / \beta_s` with
+        :math:`\beta_s` the RMS external bracket of the population: 0 for an exact solution.
     success : bool
         A state was found and ``complementarity <= tol``.
     status : int
@@ -151,7 +151,7 @@ class SemiBalancedResult:
     _face: dict = field(default=None, repr=False)
 
     def expect(self, population, f=None) -> float:
-        """:math:`E_t[f(t)\\, r_a(t)]` over the label distribution of ``population``, Hz.
+        r""":math:`E_t[f(t)\, r_a(t)]` over the label distribution of ``population``, Hz.
 
         Parameters
         ----------
@@ -163,19 +163,19 @@ class SemiBalancedResult:
         return float(np.sum(self.weights[a] * fv * self.rate[a]))
 
     def distance(self, rate, kind: str = "cumulative") -> np.ndarray:
-        """Distance of a profile ``rate`` (2, n) on the same grid to this limit, Hz, per population.
+        r"""Distance of a profile ``rate`` (2, n) on the same grid to this limit, Hz, per population.
 
         Parameters
         ----------
         rate : array (2, n)
             A profile on this result's label grid (e.g. ``solve(...).rate`` with the same ``n``).
         kind : {"cumulative", "l1"}
-            "l1": :math:`E_t|r_a(t) - r^\\infty_a(t)|`. "cumulative" (default):
-            :math:`E_t|C_a(t) - C^\\infty_a(t)|` with :math:`C_a(t) = E_{t'}[r_a(t')\\,
-            1\\{t' \\le t\\}]` the rate carried by labels up to t (ordered by ``label``): an
+            "l1": :math:`E_t|r_a(t) - r^\infty_a(t)|`. "cumulative" (default):
+            :math:`E_t|C_a(t) - C^\infty_a(t)|` with :math:`C_a(t) = E_{t'}[r_a(t')\,
+            1\{t' \le t\}]` the rate carried by labels up to t (ordered by ``label``): an
             earth-mover (Wasserstein-1) distance in label quantile. Where balance breaks the
             activity concentrates on a vanishing set of low labels whose rates approach
-            :math:`1/\\tau_{ref}` very slowly (an LIF rate approaches it like 1/mu, and the mu
+            :math:`1/\tau_{ref}` very slowly (an LIF rate approaches it like 1/mu, and the mu
             of these labels grows like sqrt(N) times a small bracket); the profiles converge
             much sooner as distributions of activity over labels, which "cumulative"
             measures and "l1" does not.
@@ -661,7 +661,7 @@ def _resolve_r_max(params: NetworkParams, r_max) -> np.ndarray:
 def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
                   n_nodes: int | None = None, r_max="refractory", tol: float = COMPLEMENTARITY_TOL,
                   strict: bool = False, max_pivots: int | None = None) -> SemiBalancedResult:
-    """The semi-balanced N -> infinity limit of every label's rate (a box LCP on the grid).
+    r"""The semi-balanced N -> infinity limit of every label's rate (a box LCP on the grid).
 
     Parameters
     ----------
@@ -675,7 +675,7 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
         Quadrature nodes per population (default ``model.n_nodes``), >= 1. Use the same
         ``n_nodes`` as the finite-N ``solve`` you compare with.
     r_max : "refractory", None, float or (2,) array
-        Rate bound, Hz: "refractory" (default) is :math:`1/\\tau_{ref}` of each population
+        Rate bound, Hz: "refractory" (default) is :math:`1/\tau_{ref}` of each population
         (unbounded if tau_ref = 0); None removes the bound (plain LCP).
     tol : float
         Bound on the relative complementarity residual for ``success``, > 0 (default 1e-9).
@@ -701,16 +701,16 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     Notes
     -----
     **The problem.** With nodes :math:`t_{a,i}` and weights :math:`w_{a,i}` the bracket is
-    affine in the rates, :math:`\\beta = A r + c` with
-    :math:`A_{(a,i),(b,j)} = w_{ab}\\, m_{ab}(t_{a,i}, t_{b,j})\\, w_{b,j}` and
+    affine in the rates, :math:`\beta = A r + c` with
+    :math:`A_{(a,i),(b,j)} = w_{ab}\, m_{ab}(t_{a,i}, t_{b,j})\, w_{b,j}` and
     :math:`c_{a,i} = X_a k^{in}_{aX}(t_{a,i})`, and the limit is the box-constrained LCP
 
-    .. math:: 0 \\le r_i \\le r_{max},\\quad r_i = 0 \\Rightarrow \\beta_i \\le 0,\\quad
-              0 < r_i < r_{max} \\Rightarrow \\beta_i = 0,\\quad
-              r_i = r_{max} \\Rightarrow \\beta_i \\ge 0 .
+    .. math:: 0 \le r_i \le r_{max},\quad r_i = 0 \Rightarrow \beta_i \le 0,\quad
+              0 < r_i < r_{max} \Rightarrow \beta_i = 0,\quad
+              r_i = r_{max} \Rightarrow \beta_i \ge 0 .
 
-    It is the N -> infinity limit of :math:`r = \\Phi(E_L + \\tau_m\\sqrt N\\beta + O(1),
-    \\sigma)` because :math:`\\Phi` rises monotonically from 0 to :math:`1/\\tau_{ref}`:
+    It is the N -> infinity limit of :math:`r = \Phi(E_L + \tau_m\sqrt N\beta + O(1),
+    \sigma)` because :math:`\Phi` rises monotonically from 0 to :math:`1/\tau_{ref}`:
     a negative bracket silences a label, a positive one drives it to the maximal rate, and
     only a vanishing bracket leaves an O(1) rate in between. The bound enters as a box, and
     only there may the bracket be positive (excess excitation at the maximal rate); without
@@ -740,7 +740,7 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     preferred whenever (B) is feasible; ``unique`` is False when another state was seen.
 
     **Algorithm.** (1) Lemke's complementary-pivot path in compact form: the artificial
-    variable is a uniform extra inhibition :math:`\\lambda d_i` (d > 0, fixed pseudo-random
+    variable is a uniform extra inhibition :math:`\lambda d_i` (d > 0, fixed pseudo-random
     to break ties); starting from all labels silent at large lambda the path follows the
     solutions of the augmented problem, one dense solve of size (balanced labels + 1) per
     segment, to lambda = 0. (2) Labels with vanishing bracket are identified and the
@@ -752,10 +752,10 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     state; 200 labels per population take about 20 ms (Case B, 178 segments) and 12 ms
     (Case C), measured in docs/theory.md section 11.
 
-    For Case B (:math:`\\beta_a(t) = t (W R)_a + X_a`) only the lowest labels stay active:
+    For Case B (:math:`\beta_a(t) = t (W R)_a + X_a`) only the lowest labels stay active:
     they are saturated at r_max below the one balanced label
     :math:`t^*_a = -X_a/(W R)_a`, silent above, and the population means are
-    :math:`R = -W^{-1}\\mathrm{diag}(1/t^*) X`, which tends to :math:`-W^{-1}X/t_{min}` as
+    :math:`R = -W^{-1}\mathrm{diag}(1/t^*) X`, which tends to :math:`-W^{-1}X/t_{min}` as
     the grid refines (the active fraction tends to :math:`R_a/r_{max}`). Without the bound,
     all activity sits on the lowest node.
 

@@ -121,7 +121,7 @@ def _check_tau_s_regime(tau_s: np.ndarray, neuron: LIF):
 
 
 def lif_rate(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
-    """Stationary rate of a LIF neuron under white (or weakly coloured) noise, in Hz.
+    r"""Stationary rate of a LIF neuron under white (or weakly coloured) noise, in Hz.
 
     Parameters
     ----------
@@ -155,36 +155,36 @@ def lif_rate(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
 
     Notes
     -----
-    Siegert formula (Siegert 1951; Brunel 2000, eq. 21), :math:`\\sqrt{\\pi}\\,e^{u^2}
-    (1 + \\operatorname{erf} u)` written with :math:`\\operatorname{erfcx}(-u) = e^{u^2}
-    \\operatorname{erfc}(-u)`:
+    Siegert formula (Siegert 1951; Brunel 2000, eq. 21), :math:`\sqrt{\pi}\,e^{u^2}
+    (1 + \operatorname{erf} u)` written with :math:`\operatorname{erfcx}(-u) = e^{u^2}
+    \operatorname{erfc}(-u)`:
 
     .. math::
-        \\frac{1}{r} = \\tau_{ref} + \\tau_m \\sqrt{\\pi}
-        \\int_{y_r}^{y_{th}} \\operatorname{erfcx}(-u)\\,du, \\qquad
-        y_{th} = \\frac{\\theta - \\mu}{\\sigma}
-        + \\frac{\\alpha}{2}\\sqrt{\\frac{\\tau_s}{\\tau_m}},
-        \\quad
-        y_r = \\frac{V_r - \\mu}{\\sigma} + \\frac{\\alpha}{2}\\sqrt{\\frac{\\tau_s}{\\tau_m}},
+        \frac{1}{r} = \tau_{ref} + \tau_m \sqrt{\pi}
+        \int_{y_r}^{y_{th}} \operatorname{erfcx}(-u)\,du, \qquad
+        y_{th} = \frac{\theta - \mu}{\sigma}
+        + \frac{\alpha}{2}\sqrt{\frac{\tau_s}{\tau_m}},
+        \quad
+        y_r = \frac{V_r - \mu}{\sigma} + \frac{\alpha}{2}\sqrt{\frac{\tau_s}{\tau_m}},
 
-    with :math:`\\alpha = \\sqrt{2}|\\zeta(1/2)|` (Fourcaud & Brunel 2002, eq. 5.24): the
-    shift of threshold and reset by :math:`\\sigma (\\alpha/2)\\sqrt{\\tau_s/\\tau_m}` is a
-    first-order correction in :math:`\\sqrt{\\tau_s/\\tau_m}`; at
-    :math:`\\tau_s/\\tau_m \\sim 0.5` it is an approximation whose error must be measured
+    with :math:`\alpha = \sqrt{2}|\zeta(1/2)|` (Fourcaud & Brunel 2002, eq. 5.24): the
+    shift of threshold and reset by :math:`\sigma (\alpha/2)\sqrt{\tau_s/\tau_m}` is a
+    first-order correction in :math:`\sqrt{\tau_s/\tau_m}`; at
+    :math:`\tau_s/\tau_m \sim 0.5` it is an approximation whose error must be measured
     against simulation (docs/theory.md section 5).
 
     Numerics (all regimes, no overflow, no cancellation; ``meanfield._siegert``): for
-    :math:`y_{th} \\le 0` the integrand :math:`\\operatorname{erfcx}(s)` on
+    :math:`y_{th} \le 0` the integrand :math:`\operatorname{erfcx}(s)` on
     :math:`[-y_{th}, -y_r]` is bounded and its primitive is evaluated from a piecewise
-    polynomial table (:math:`s < 10`) and its asymptotic series (:math:`s \\ge 10`); for
+    polynomial table (:math:`s < 10`) and its asymptotic series (:math:`s \ge 10`); for
     :math:`y_{th} > 0` the part above :math:`u = 0` uses
-    :math:`\\operatorname{erfcx}(-u) = 2e^{u^2} - \\operatorname{erfcx}(u)` and Dawson's
+    :math:`\operatorname{erfcx}(-u) = 2e^{u^2} - \operatorname{erfcx}(u)` and Dawson's
     function with :math:`e^{y_{th}^2}` factored out, and the rate is formed in log space.
     Relative error against 50-digit quadrature below 1e-12 over
-    :math:`\\mu \\in [-60, 60]` mV, :math:`\\sigma \\in [0.05, 40]` mV (tests). Rates below
-    about 1e-300 Hz underflow to 0 or a subnormal double. As :math:`\\sigma \\to 0` the rate
-    tends to the deterministic :math:`1/(\\tau_{ref} + \\tau_m \\ln\\frac{\\mu - V_r}{\\mu -
-    \\theta})` above threshold and to 0 below. Cost O(size) (times: benchmarks/README.md).
+    :math:`\mu \in [-60, 60]` mV, :math:`\sigma \in [0.05, 40]` mV (tests). Rates below
+    about 1e-300 Hz underflow to 0 or a subnormal double. As :math:`\sigma \to 0` the rate
+    tends to the deterministic :math:`1/(\tau_{ref} + \tau_m \ln\frac{\mu - V_r}{\mu -
+    \theta})` above threshold and to 0 below. Cost O(size) (times: benchmarks/README.md).
 
     Examples
     --------
@@ -206,26 +206,26 @@ def _lif_log_prefactor(log_r, sigma, neuron: LIF):
 
 
 def lif_rate_dmu(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
-    """Derivative of ``lif_rate`` with respect to ``mu``, in Hz/mV (analytic).
+    r"""Derivative of ``lif_rate`` with respect to ``mu``, in Hz/mV (analytic).
 
     Parameters and raises as ``lif_rate``.
 
     Returns
     -------
     ndarray
-        :math:`\\partial r/\\partial \\mu` in Hz/mV, >= 0, broadcast shape.
+        :math:`\partial r/\partial \mu` in Hz/mV, >= 0, broadcast shape.
 
     Notes
     -----
     Differentiating the Siegert formula (``lif_rate``) under the integral sign:
 
     .. math::
-        \\frac{\\partial r}{\\partial \\mu} = \\frac{r^2 \\tau_m \\sqrt{\\pi}}{\\sigma}
-        \\left[\\operatorname{erfcx}(-y_{th}) - \\operatorname{erfcx}(-y_r)\\right],
+        \frac{\partial r}{\partial \mu} = \frac{r^2 \tau_m \sqrt{\pi}}{\sigma}
+        \left[\operatorname{erfcx}(-y_{th}) - \operatorname{erfcx}(-y_r)\right],
 
-    evaluated as :math:`e^{\\ell_{th}}(1 - e^{\\ell_r - \\ell_{th}})` with
-    :math:`\\ell = \\log(r^2 \\tau_m\\sqrt{\\pi}/\\sigma) + \\log\\operatorname{erfcx}(-y)` and
-    :math:`\\log\\operatorname{erfcx}(-y) = y^2 + \\log(1 + \\operatorname{erf} y)` for
+    evaluated as :math:`e^{\ell_{th}}(1 - e^{\ell_r - \ell_{th}})` with
+    :math:`\ell = \log(r^2 \tau_m\sqrt{\pi}/\sigma) + \log\operatorname{erfcx}(-y)` and
+    :math:`\log\operatorname{erfcx}(-y) = y^2 + \log(1 + \operatorname{erf} y)` for
     :math:`y > 0`, so nothing overflows where the rate is tiny (Brunel 2000; Fourcaud &
     Brunel 2002 for the shifted thresholds, which do not depend on ``mu``).
 
@@ -248,25 +248,25 @@ def lif_rate_dmu(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
 
 
 def lif_rate_dsigma(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
-    """Derivative of ``lif_rate`` with respect to ``sigma``, in Hz/mV (analytic).
+    r"""Derivative of ``lif_rate`` with respect to ``sigma``, in Hz/mV (analytic).
 
     Parameters and raises as ``lif_rate``.
 
     Returns
     -------
     ndarray
-        :math:`\\partial r/\\partial \\sigma` in Hz/mV, broadcast shape (either sign:
+        :math:`\partial r/\partial \sigma` in Hz/mV, broadcast shape (either sign:
         noise raises sub-threshold rates and can lower supra-threshold ones).
 
     Notes
     -----
-    With :math:`c_{th} = (\\theta - \\mu)/\\sigma`, :math:`c_r = (V_r - \\mu)/\\sigma` (the
-    Fourcaud-Brunel shift is proportional to :math:`\\sigma` and drops out of
-    :math:`\\partial y/\\partial \\sigma = -c/\\sigma`):
+    With :math:`c_{th} = (\theta - \mu)/\sigma`, :math:`c_r = (V_r - \mu)/\sigma` (the
+    Fourcaud-Brunel shift is proportional to :math:`\sigma` and drops out of
+    :math:`\partial y/\partial \sigma = -c/\sigma`):
 
     .. math::
-        \\frac{\\partial r}{\\partial \\sigma} = \\frac{r^2 \\tau_m \\sqrt{\\pi}}{\\sigma}
-        \\left[c_{th}\\operatorname{erfcx}(-y_{th}) - c_r\\operatorname{erfcx}(-y_r)\\right],
+        \frac{\partial r}{\partial \sigma} = \frac{r^2 \tau_m \sqrt{\pi}}{\sigma}
+        \left[c_{th}\operatorname{erfcx}(-y_{th}) - c_r\operatorname{erfcx}(-y_r)\right],
 
     each term formed in log space as in ``lif_rate_dmu``.
 
@@ -315,7 +315,7 @@ def _eif_log_rate(mu, sigma, neuron, dV, V_lb):
 
 
 def eif_rate(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray:
-    """Stationary rate of an EIF (or any I-V curve) neuron under white noise, in Hz.
+    r"""Stationary rate of an EIF (or any I-V curve) neuron under white noise, in Hz.
 
     Parameters
     ----------
@@ -352,13 +352,13 @@ def eif_rate(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray
     -----
     Threshold integration (Richardson 2007, Phys. Rev. E 76, 021919) of the stationary
     Fokker-Planck equation of
-    :math:`\\tau_m \\dot V = -(V - \\mu) + \\psi(V) + \\sigma\\sqrt{\\tau_m}\\,\\xi(t)`,
-    :math:`\\psi(V) = \\Delta_T e^{(V - V_T)/\\Delta_T}`: with unit flux :math:`J` between
-    reset and cut, :math:`G = (V - \\mu - \\psi(V))/(\\sigma^2/2)`,
+    :math:`\tau_m \dot V = -(V - \mu) + \psi(V) + \sigma\sqrt{\tau_m}\,\xi(t)`,
+    :math:`\psi(V) = \Delta_T e^{(V - V_T)/\Delta_T}`: with unit flux :math:`J` between
+    reset and cut, :math:`G = (V - \mu - \psi(V))/(\sigma^2/2)`,
 
     .. math::
-        -\\frac{dP}{dV} = G(V) P + \\frac{\\tau_m J(V)}{\\sigma^2/2},\\quad P(V_{th}) = 0,
-        \\qquad r = \\frac{1}{\\tau_{ref} + \\int_{V_{lb}}^{V_{th}} P\\,dV},
+        -\frac{dP}{dV} = G(V) P + \frac{\tau_m J(V)}{\sigma^2/2},\quad P(V_{th}) = 0,
+        \qquad r = \frac{1}{\tau_{ref} + \int_{V_{lb}}^{V_{th}} P\,dV},
 
     integrated from :math:`V_{th}` down to :math:`V_{lb}`, where :math:`J` drops from 1
     to 0 at :math:`V_{re}` (always a grid point). Each step freezes :math:`G` at its
@@ -371,10 +371,10 @@ def eif_rate(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray
     relative for sigma >= 0.5 mV and rates above 1e-3 Hz, and by < 1e-4 down to
     1e-250 Hz; with ``psi = 0`` it reproduces ``lif_rate`` to ~1e-8. The error grows
     like (dV/w)^4 with w the width of the escape region,
-    :math:`w \\approx \\sigma\\sqrt{\\Delta_T/(2(V_T - \\mu))}`: for sigma below ~0.3 mV
+    :math:`w \approx \sigma\sqrt{\Delta_T/(2(V_T - \mu))}`: for sigma below ~0.3 mV
     the sub-threshold tail needs a smaller ``dV``. Supra-threshold, the
-    :math:`\\sigma \\to 0` limit is the deterministic rate
-    :math:`1/(\\tau_{ref} + \\tau_m\\int_{V_{re}}^{V_{th}} dV/(\\mu - V + \\psi(V)))` (to 1e-11). A step whose growth factor exceeds ``e^200`` is capped: this only
+    :math:`\sigma \to 0` limit is the deterministic rate
+    :math:`1/(\tau_{ref} + \tau_m\int_{V_{re}}^{V_{th}} dV/(\mu - V + \psi(V)))` (to 1e-11). A step whose growth factor exceeds ``e^200`` is capped: this only
     happens when the rate is below about 1e-80 Hz, where the answer is a tiny number
     rather than an accurate one; rates below 1e-300 Hz underflow to 0.
 
@@ -406,19 +406,19 @@ def _eif_central_difference(mu, sigma, neuron, dV, V_lb, wrt: str):
 
 
 def eif_rate_dmu(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray:
-    """Derivative of ``eif_rate`` with respect to ``mu``, in Hz/mV (central difference).
+    r"""Derivative of ``eif_rate`` with respect to ``mu``, in Hz/mV (central difference).
 
     Parameters, raises as ``eif_rate``.
 
     Returns
     -------
     ndarray
-        :math:`\\partial r/\\partial \\mu` in Hz/mV, broadcast shape.
+        :math:`\partial r/\partial \mu` in Hz/mV, broadcast shape.
 
     Notes
     -----
-    .. math:: \\frac{\\partial r}{\\partial\\mu} \\approx
-              \\frac{r(\\mu + h, \\sigma) - r(\\mu - h, \\sigma)}{2h}, \\qquad h = 10^{-4}\\sigma,
+    .. math:: \frac{\partial r}{\partial\mu} \approx
+              \frac{r(\mu + h, \sigma) - r(\mu - h, \sigma)}{2h}, \qquad h = 10^{-4}\sigma,
 
     both evaluations on the same voltage grid in one vectorised pass (cost twice
     ``eif_rate``; threshold integration of Richardson 2007). The discretised rate is a
@@ -440,21 +440,21 @@ def eif_rate_dmu(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.nda
 
 
 def eif_rate_dsigma(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray:
-    """Derivative of ``eif_rate`` with respect to ``sigma``, in Hz/mV (central difference).
+    r"""Derivative of ``eif_rate`` with respect to ``sigma``, in Hz/mV (central difference).
 
     Parameters, raises as ``eif_rate``.
 
     Returns
     -------
     ndarray
-        :math:`\\partial r/\\partial \\sigma` in Hz/mV, broadcast shape.
+        :math:`\partial r/\partial \sigma` in Hz/mV, broadcast shape.
 
     Notes
     -----
     Same scheme as ``eif_rate_dmu`` (Richardson 2007 threshold integration, differenced):
 
-    .. math:: \\frac{\\partial r}{\\partial\\sigma} \\approx
-              \\frac{r(\\mu, \\sigma + h) - r(\\mu, \\sigma - h)}{2h}, \\qquad h = 10^{-4}\\sigma.
+    .. math:: \frac{\partial r}{\partial\sigma} \approx
+              \frac{r(\mu, \sigma + h) - r(\mu, \sigma - h)}{2h}, \qquad h = 10^{-4}\sigma.
 
     Examples
     --------
@@ -488,7 +488,7 @@ def _dispatch(mu, sigma, neuron, tau_s, lif_func, eif_func, name):
 
 
 def rate(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
-    """Firing rate in Hz of a LIF or EIF neuron: ``lif_rate`` or ``eif_rate``.
+    r"""Firing rate in Hz of a LIF or EIF neuron: ``lif_rate`` or ``eif_rate``.
 
     Parameters
     ----------
@@ -508,10 +508,10 @@ def rate(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
 
     Notes
     -----
-    .. math:: r = \\Phi(\\mu, \\sigma) = \\begin{cases}
-              \\text{Siegert / Fourcaud-Brunel} &
-              \\text{LIF (Brunel 2000; Fourcaud \\& Brunel 2002)}\\\\
-              \\text{threshold integration} & \\text{EIF (Richardson 2007)}\\end{cases}
+    .. math:: r = \Phi(\mu, \sigma) = \begin{cases}
+              \text{Siegert / Fourcaud-Brunel} &
+              \text{LIF (Brunel 2000; Fourcaud \& Brunel 2002)}\\
+              \text{threshold integration} & \text{EIF (Richardson 2007)}\end{cases}
 
     Examples
     --------
@@ -525,7 +525,7 @@ def rate(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
 
 
 def rate_dmu(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
-    """:math:`\\partial r/\\partial\\mu` in Hz/mV: ``lif_rate_dmu`` or ``eif_rate_dmu``.
+    r""":math:`\partial r/\partial\mu` in Hz/mV: ``lif_rate_dmu`` or ``eif_rate_dmu``.
 
     Parameters, returns and the EIF ``tau_s`` caveat as ``rate``.
 
@@ -539,7 +539,7 @@ def rate_dmu(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
 
 
 def rate_dsigma(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
-    """:math:`\\partial r/\\partial\\sigma` in Hz/mV: ``lif_rate_dsigma`` or ``eif_rate_dsigma``.
+    r""":math:`\partial r/\partial\sigma` in Hz/mV: ``lif_rate_dsigma`` or ``eif_rate_dsigma``.
 
     Parameters, returns and the EIF ``tau_s`` caveat as ``rate``.
 

@@ -89,10 +89,10 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
 
 
 def _std_se(x) -> float:
-    """Standard error of the standard deviation of ``x`` (delta method, any distribution).
+    r"""Standard error of the standard deviation of ``x`` (delta method, any distribution).
 
-    :math:`\\mathrm{Var}(s^2) \\approx (m_4 - s^4)/n`, so :math:`SE(s) = \\sqrt{(m_4 - s^4)/n}/(2s)`
-    with :math:`m_4` the fourth central moment (Gaussian x: :math:`s/\\sqrt{2n}`).
+    :math:`\mathrm{Var}(s^2) \approx (m_4 - s^4)/n`, so :math:`SE(s) = \sqrt{(m_4 - s^4)/n}/(2s)`
+    with :math:`m_4` the fourth central moment (Gaussian x: :math:`s/\sqrt{2n}`).
     """
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
@@ -107,7 +107,7 @@ def _std_se(x) -> float:
 
 
 def _label_spread(t, x, n_bins: int) -> dict:
-    """Spread of ``x`` across label bins (the label-driven part of the spread), with its SE.
+    r"""Spread of ``x`` across label bins (the label-driven part of the spread), with its SE.
 
     The bins are those of ``compare``: ``meanfield.labels.quantile_bins(t, n_bins)``.
 
@@ -115,9 +115,9 @@ def _label_spread(t, x, n_bins: int) -> dict:
     term is the O(1) spread within a label (realised in-degrees and presynaptic partners,
     docs/theory.md section 10), the first the spread the degree-space theory's ``mu_spread``
     describes. With bin fractions p_k, bin means m_k and within-bin variances v_k over
-    n_k neurons, :math:`S^2 = \\sum_k p_k (m_k - \\bar m)^2 - \\sum_k p_k (1 - p_k) v_k / n_k`
+    n_k neurons, :math:`S^2 = \sum_k p_k (m_k - \bar m)^2 - \sum_k p_k (1 - p_k) v_k / n_k`
     (the second sum removes the noise of the bin means) and, by the delta method,
-    :math:`SE(S) = \\sqrt{\\sum_k 4 p_k^2 (m_k - \\bar m)^2 v_k / n_k} / (2 S)`.
+    :math:`SE(S) = \sqrt{\sum_k 4 p_k^2 (m_k - \bar m)^2 v_k / n_k} / (2 S)`.
     Returns ``net_input_label_spread`` and ``net_input_label_spread_se`` (units of x).
     """
     which, nb = quantile_bins(t, n_bins)
@@ -137,10 +137,10 @@ def _label_spread(t, x, n_bins: int) -> dict:
 
 
 def _cov_se(t, r) -> tuple:
-    """Covariance of label and rate across neurons, Hz, and its standard error.
+    r"""Covariance of label and rate across neurons, Hz, and its standard error.
 
-    The covariance is the mean of :math:`d_j = (t_j - \\bar t)(r_j - \\bar r)`; its SE is
-    :math:`\\mathrm{sd}(d)/\\sqrt n` (neurons independent to leading order).
+    The covariance is the mean of :math:`d_j = (t_j - \bar t)(r_j - \bar r)`; its SE is
+    :math:`\mathrm{sd}(d)/\sqrt n` (neurons independent to leading order).
     """
     t, r = np.asarray(t, float), np.asarray(r, float)
     if t.size < 3:

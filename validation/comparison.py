@@ -198,7 +198,7 @@ def _bin_edges(lab, which, nb) -> np.ndarray:
 
 def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             silent_rate: float = SILENT_RATE) -> Comparison:
-    """Compare a mean-field theory with a spiking simulation of a realised network.
+    r"""Compare a mean-field theory with a spiking simulation of a realised network.
 
     Parameters
     ----------
@@ -223,8 +223,8 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
 
     Notes
     -----
-    Net mean input of neuron j is :math:`\\sum_b \\tau_m\\langle I_b\\rangle` from the
-    recorded inputs, i.e. :math:`\\mu_j - E_L`. Its slope against the label grows like
+    Net mean input of neuron j is :math:`\sum_b \tau_m\langle I_b\rangle` from the
+    recorded inputs, i.e. :math:`\mu_j - E_L`. Its slope against the label grows like
     sqrt(N) where balance breaks (Case B) and stays O(1) where it holds.
     """
     n_bins = check_int("n_bins", n_bins, lo=1)

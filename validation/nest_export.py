@@ -82,13 +82,13 @@ def _import_nest():
 
 
 def psc_weight(J, tau_syn, C_m=250.0):
-    """NEST PSC amplitude (pA) whose exponential current delivers the voltage kick J (mV).
+    r"""NEST PSC amplitude (pA) whose exponential current delivers the voltage kick J (mV).
 
     Parameters
     ----------
     J : float or ndarray
         Synaptic weight of hetbalance: the total voltage kick of one spike, mV (the area
-        :math:`\\int I_b\\,dt` of the synaptic current in ``validation.simulate``).
+        :math:`\int I_b\,dt` of the synaptic current in ``validation.simulate``).
     tau_syn : float or ndarray
         Synaptic time constant, s, > 0.
     C_m : float, optional
@@ -102,16 +102,16 @@ def psc_weight(J, tau_syn, C_m=250.0):
     Notes
     -----
     In NEST a spike of weight w (pA) makes the current jump by w and decay as
-    :math:`w e^{-t/\\tau_s}`; the membrane integrates :math:`I/C_m`, so one spike moves the
+    :math:`w e^{-t/\tau_s}`; the membrane integrates :math:`I/C_m`, so one spike moves the
     voltage by the area
 
-    .. math:: \\int_0^\\infty \\frac{w}{C_m} e^{-t/\\tau_s}\\,dt = \\frac{w\\,\\tau_s}{C_m}
-              \\stackrel{!}{=} J \\quad\\Longrightarrow\\quad
-              w = \\frac{J\\,C_m}{\\tau_s},
+    .. math:: \int_0^\infty \frac{w}{C_m} e^{-t/\tau_s}\,dt = \frac{w\,\tau_s}{C_m}
+              \stackrel{!}{=} J \quad\Longrightarrow\quad
+              w = \frac{J\,C_m}{\tau_s},
 
-    with :math:`\\tau_s` in ms, :math:`C_m` in pF, J in mV (pF mV / ms = pA). Ours: a spike
-    adds :math:`J/\\tau_s` to :math:`I_b` (mV/s) and :math:`\\tau_m \\dot V = \\dots +
-    \\tau_m I_b`, so :math:`\\int I_b\\,dt = J`: the same area, and the same mean and
+    with :math:`\tau_s` in ms, :math:`C_m` in pF, J in mV (pF mV / ms = pA). Ours: a spike
+    adds :math:`J/\tau_s` to :math:`I_b` (mV/s) and :math:`\tau_m \dot V = \dots +
+    \tau_m I_b`, so :math:`\int I_b\,dt = J`: the same area, and the same mean and
     variance of the input (docs/theory.md section 4), whatever C_m. C_m only sets the unit.
 
     Examples
@@ -448,7 +448,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
             seed=None, V0=None, drive=0.0, external: str = "poisson", C_m: float = 250.0,
             model: str = "auto", method: str = "auto", n_threads: int = 1,
             reset_kernel: bool = True) -> NestNetwork:
-    """Build ``network`` in NEST 3: the same neurons, synapses, weights and external input.
+    r"""Build ``network`` in NEST 3: the same neurons, synapses, weights and external input.
 
     Parameters
     ----------
@@ -473,7 +473,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
         ``[V_re, V_T)`` (EIF), as in ``simulate``.
     drive : float or array_like (N,), optional
         Constant extra input, mV, as in ``simulate``: NEST current
-        :math:`I_e = C_m\\,\\mathrm{drive}/\\tau_m` (pA).
+        :math:`I_e = C_m\,\mathrm{drive}/\tau_m` (pA).
     external : {"poisson", "network"}
         "poisson" (default): neuron j receives k_X[j] independent Poisson trains at r_X,
         realised as one ``poisson_generator`` at rate k r_X per distinct k (a generator
@@ -513,13 +513,13 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
 
     Notes
     -----
-    Weights (``psc_weight``): our spike adds :math:`J/\\tau_b` to the current
+    Weights (``psc_weight``): our spike adds :math:`J/\tau_b` to the current
     :math:`I_b` (mV/s), a PSP of area J; NEST's PSC of amplitude w (pA) into :math:`C_m`
-    (pF) has area :math:`w \\tau_b / C_m`, hence
+    (pF) has area :math:`w \tau_b / C_m`, hence
 
-    .. math:: w_{ab} = \\frac{J_{ab}\\,C_m}{\\tau_b}\\ \\mathrm{pA}
-              \\quad(\\tau_b\\ \\mathrm{in\\ ms}),\\qquad
-              g_L = C_m/\\tau_m,\\quad I_e = C_m\\,\\mathrm{drive}/\\tau_m,
+    .. math:: w_{ab} = \frac{J_{ab}\,C_m}{\tau_b}\ \mathrm{pA}
+              \quad(\tau_b\ \mathrm{in\ ms}),\qquad
+              g_L = C_m/\tau_m,\quad I_e = C_m\,\mathrm{drive}/\tau_m,
 
     and for delta synapses :math:`w = J` (mV). Neuron: E_L, threshold, reset, tau_m,
     tau_ref copied (ms, mV); V is clamped at reset for ``round(tau_ref/dt)`` steps in

@@ -59,7 +59,7 @@ def spike_counts(spike_ids: np.ndarray, N: int) -> np.ndarray:
 
 
 def isi_cv(spike_ids: np.ndarray, spike_times: np.ndarray, N: int, min_spikes: int = 3) -> np.ndarray:
-    """Coefficient of variation of the inter-spike intervals of every neuron.
+    r"""Coefficient of variation of the inter-spike intervals of every neuron.
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def isi_cv(spike_ids: np.ndarray, spike_times: np.ndarray, N: int, min_spikes: i
     Returns
     -------
     ndarray, shape (N,)
-        :math:`\\mathrm{CV}_j = \\mathrm{std}(\\mathrm{ISI}_j) / \\mathrm{mean}(\\mathrm{ISI}_j)`
+        :math:`\mathrm{CV}_j = \mathrm{std}(\mathrm{ISI}_j) / \mathrm{mean}(\mathrm{ISI}_j)`
         (population standard deviation, ``ddof=0``); NaN where undefined.
 
     Notes
@@ -143,7 +143,7 @@ class SpikeRecord:
 
 @dataclass(frozen=True, repr=False, eq=False)
 class SimulationResult(SpikeRecord):
-    """Result of ``validation.simulate`` (frozen; arrays are read-only).
+    r"""Result of ``validation.simulate`` (frozen; arrays are read-only).
 
     Measurement window: spikes and inputs are averaged over ``(t_start, t_stop]`` with
     ``t_start`` the burn-in and ``t_stop`` the time actually reached (``T`` unless the run
@@ -166,8 +166,8 @@ class SimulationResult(SpikeRecord):
         ISI coefficient of variation over the window (NaN for fewer than 3 spikes).
     mean_input : ndarray, shape (N, 3)
         Time-averaged synaptic input of every neuron from E, I and X over the window, mV:
-        :math:`\\tau_m \\langle I_b(t) \\rangle_t`, so that
-        :math:`\\mu_j = E_L + \\mathrm{drive}_j + \\sum_b` ``mean_input[j, b]`` in the
+        :math:`\tau_m \langle I_b(t) \rangle_t`, so that
+        :math:`\mu_j = E_L + \mathrm{drive}_j + \sum_b` ``mean_input[j, b]`` in the
         units of docs/theory.md section 4.
     E_L : ndarray, shape (N,)
         Leak potential of every neuron, mV.
@@ -184,7 +184,7 @@ class SimulationResult(SpikeRecord):
     trace_V : ndarray, shape (M, n_t)
         Membrane potential, mV.
     trace_input : ndarray, shape (M, 3, n_t)
-        Synaptic input :math:`\\tau_m I_b(t)` from E, I, X, mV.
+        Synaptic input :math:`\tau_m I_b(t)` from E, I, X, mV.
     complete : bool
         False if the run was interrupted (Ctrl-C) or stopped by an error.
     message : str
@@ -235,14 +235,14 @@ class SimulationResult(SpikeRecord):
     # ------------------------------------------------------------------ balance
     @property
     def mu(self) -> np.ndarray:
-        """Time-averaged total input of every neuron, mV, shape (N,):
-        :math:`\\mu_j = E_L + \\mathrm{drive}_j + \\sum_b` ``mean_input[j, b]``."""
+        r"""Time-averaged total input of every neuron, mV, shape (N,):
+        :math:`\mu_j = E_L + \mathrm{drive}_j + \sum_b` ``mean_input[j, b]``."""
         return self.E_L + self.drive + self.mean_input.sum(axis=1)
 
     @property
     def balance_index(self) -> np.ndarray:
-        """Net synaptic input over its excitatory part, shape (N,), dimensionless:
-        :math:`|\\sum_b \\bar\\mu_b| / (\\bar\\mu_E + \\bar\\mu_X)` (docs/theory.md section 6).
+        r"""Net synaptic input over its excitatory part, shape (N,), dimensionless:
+        :math:`|\sum_b \bar\mu_b| / (\bar\mu_E + \bar\mu_X)` (docs/theory.md section 6).
 
         Small (O(1/sqrt(K))) for a balanced neuron, O(1) when excitation is not cancelled.
         NaN for a neuron without excitatory input.

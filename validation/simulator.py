@@ -1,9 +1,9 @@
-"""Sparse spiking simulation of a realised E/I network, with per-neuron balance read-outs.
+r"""Sparse spiking simulation of a realised E/I network, with per-neuron balance read-outs.
 
 One job: ``simulate(network, params, T)`` integrates the LIF or EIF network of docs/theory.md
 section 2 on a ``graphs.Network`` and returns a frozen ``SimulationResult``: flat spike
 record, per-neuron rates and ISI CVs, and every neuron's time-averaged synaptic input
-split by source (E, I, X) in the units of the mean input :math:`\\mu` of docs/theory.md
+split by source (E, I, X) in the units of the mean input :math:`\mu` of docs/theory.md
 section 4, so the balance of each neuron is read off directly.
 
 Two backends share one model, one step order and one random stream: a pure numpy path
@@ -680,7 +680,7 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
              dt: float = 1e-4, *, seed=None, record=None, burn_in: float = 0.2,
              record_every: int = 1, V0=None, drive=0.0, external: str = "poisson",
              backend: str = "auto", progress=None) -> SimulationResult:
-    """Simulate a LIF/EIF network with exponential synapses on a realised graph.
+    r"""Simulate a LIF/EIF network with exponential synapses on a realised graph.
 
     Parameters
     ----------
@@ -747,48 +747,48 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
 
     .. math::
 
-        \\tau_m \\dot V = -(V - E_L) + \\psi(V) + \\tau_m (I_E + I_I + I_X) + \\mathrm{drive},
-        \\qquad \\dot I_b = -\\frac{I_b}{\\tau_b} + \\frac{J_{ab}}{\\tau_b}
-        \\sum_{k \\in b} \\sum_s \\delta(t - t_k^s),
+        \tau_m \dot V = -(V - E_L) + \psi(V) + \tau_m (I_E + I_I + I_X) + \mathrm{drive},
+        \qquad \dot I_b = -\frac{I_b}{\tau_b} + \frac{J_{ab}}{\tau_b}
+        \sum_{k \in b} \sum_s \delta(t - t_k^s),
 
-    :math:`\\psi = 0` (LIF) or :math:`\\Delta_T e^{(V - V_T)/\\Delta_T}` (EIF). A spike
-    adds :math:`J_{ab}/\\tau_b` to :math:`I_b`, so the integral of the current it causes is
-    exactly :math:`J_{ab}` (mV), the area of a delta kick; :math:`\\tau_b = 0` is the delta
+    :math:`\psi = 0` (LIF) or :math:`\Delta_T e^{(V - V_T)/\Delta_T}` (EIF). A spike
+    adds :math:`J_{ab}/\tau_b` to :math:`I_b`, so the integral of the current it causes is
+    exactly :math:`J_{ab}` (mV), the area of a delta kick; :math:`\tau_b = 0` is the delta
     synapse (V jumps by :math:`J_{ab}` one step after the spike). Spike when
-    :math:`V \\ge \\theta` (LIF) or :math:`V \\ge V_{th}` (EIF); reset; V clamped for
-    ``ceil(tau_ref/dt)`` steps; EIF floor :math:`V \\ge V_{lb}`. No transmission delay.
+    :math:`V \ge \theta` (LIF) or :math:`V \ge V_{th}` (EIF); reset; V clamped for
+    ``ceil(tau_ref/dt)`` steps; EIF floor :math:`V \ge V_{lb}`. No transmission delay.
 
-    Step n (forward Euler, state at :math:`t_n = n\\,dt`):
-    (1) :math:`V \\leftarrow V (1 - dt/\\tau_m) + (dt/\\tau_m)(E_L + \\mathrm{drive}) +
-    (dt/\\tau_m)\\psi(V) + \\sum_b dt\\,I_b`, except for refractory neurons;
-    (2) :math:`I_b \\leftarrow I_b (1 - dt/\\tau_b)`; (3) threshold, reset, spike recorded
+    Step n (forward Euler, state at :math:`t_n = n\,dt`):
+    (1) :math:`V \leftarrow V (1 - dt/\tau_m) + (dt/\tau_m)(E_L + \mathrm{drive}) +
+    (dt/\tau_m)\psi(V) + \sum_b dt\,I_b`, except for refractory neurons;
+    (2) :math:`I_b \leftarrow I_b (1 - dt/\tau_b)`; (3) threshold, reset, spike recorded
     at :math:`t_{n+1}`; (4) the spikes of this step and the external events drawn for it
-    add their kicks :math:`J_{ab}/\\tau_b` to :math:`I_b`, one addition per synapse in a
+    add their kicks :math:`J_{ab}/\tau_b` to :math:`I_b`, one addition per synapse in a
     fixed order (spikes by ascending neuron index, each neuron's targets as stored, then the
     external events). With this discretisation the charge delivered by one spike,
-    :math:`dt \\sum_n I_b(t_n)`, is exactly J. A non-finite membrane potential after (1)
+    :math:`dt \sum_n I_b(t_n)`, is exactly J. A non-finite membrane potential after (1)
     stops the run with ``SimulationError`` (numpy: located by replaying the chunk).
 
-    The EIF exponent is clipped at :math:`\\min((V_{th} - V_T)/\\Delta_T, 700)`: a
+    The EIF exponent is clipped at :math:`\min((V_{th} - V_T)/\Delta_T, 700)`: a
     membrane below the spike cut never reaches the clip, so it only acts on initial
     potentials above ``V_th`` and keeps :math:`e^x` finite (e^700 ~ 1e304).
 
     External input (``"poisson"``): the number of events of neuron j in a step is
     Poisson(:math:`k_{X,j} r_X dt`), independent across neurons and steps. Sampled exactly
-    as the superposition: per step a Poisson(:math:`\\Lambda = \\sum_j k_{X,j} r_X dt`)
+    as the superposition: per step a Poisson(:math:`\Lambda = \sum_j k_{X,j} r_X dt`)
     number of events, each assigned to neuron j with probability
-    :math:`k_{X,j}/\\sum k_X` (uniform index, or Walker's alias table when the k_X differ).
+    :math:`k_{X,j}/\sum k_X` (uniform index, or Walker's alias table when the k_X differ).
     ``"network"``: the same for the N_X shared sources at rate r_X, whose events then reach
     all their targets. Random numbers come from numpy on both backends, in the same order.
 
     Mean inputs without per-step bookkeeping: with Euler decay the time integral of
     :math:`I_b` over the window :math:`(t_0, t_1]` is
-    :math:`\\tau_b [I_b(t_0) - I_b(t_1)] + J_{ab} C_b`, :math:`C_b` the number of spikes
+    :math:`\tau_b [I_b(t_0) - I_b(t_1)] + J_{ab} C_b`, :math:`C_b` the number of spikes
     from b received in the window (exact, including the tails), so ``mean_input[j, b]``
-    :math:`= \\tau_m \\langle I_b \\rangle = \\tau_m` (that integral) / (t_1 - t_0). For a
+    :math:`= \tau_m \langle I_b \rangle = \tau_m` (that integral) / (t_1 - t_0). For a
     balanced neuron the E and X parts are O(sqrt(K)) and cancel against I up to O(1)
     (docs/theory.md section 4, eq. (4.5):
-    :math:`\\mu_j = E_L + \\tau_m(\\sum_k J_{jk} r_k + J_{aX} K_{jX} r_X)`).
+    :math:`\mu_j = E_L + \tau_m(\sum_k J_{jk} r_k + J_{aX} K_{jX} r_X)`).
 
     Cost per step: O(N) for the neurons plus O(number of synapses of the spikes and
     external events of that step). Memory: the network's two index structures (8 bytes a
