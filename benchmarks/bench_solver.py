@@ -135,8 +135,8 @@ def bench_deciles(seeds=(1, 2, 3)):
             xm, rm, _ = res.binned(x, None, bins=10)
             table[v].append(rm)
         xs.append(xm)
-    head = "   decile  net in-deg " + " ".join(f"{m[:3]}{'+q' if q else '  '}:>10".replace(":>10", "").rjust(10)
-                                                for m, q in variants)
+    head = "   decile  net in-deg " + " ".join(
+        f"{m[:3]}{'+q' if q else '  '}:>10".replace(":>10", "").rjust(10) for m, q in variants)
     print(head + "   q-effect(neuron)  q-effect(pop)")
     rows = {v: np.mean(table[v], axis=0) for v in variants}
     for d in range(10):

@@ -122,11 +122,17 @@ class _NetworkModel:
             return (*out, np.zeros(self.N) if derivatives else None), sigma, tau
         q = self.z.size
         mu_q = (mu[None, :] + s[None, :] * self.z[:, None]).ravel()
-        rep = lambda x: np.broadcast_to(x, (q, self.N)).ravel()
+
+        def rep(x):
+            return np.broadcast_to(x, (q, self.N)).ravel()
+
         if self._tiled is None:
             self._tiled = self.transfer.tiled(q, self.N)
         r_q, rm_q, rs_q, rt_q = self._tiled.evaluate(mu_q, rep(sigma), rep(tau), derivatives)
-        avg = lambda x: self.zw @ x.reshape(q, self.N)
+
+        def avg(x):
+            return self.zw @ x.reshape(q, self.N)
+
         if not derivatives:
             return (avg(r_q), None, None, None, None), sigma, tau
         r_s = self.zw @ (rm_q.reshape(q, self.N) * self.z[:, None])   # d<Phi>/ds

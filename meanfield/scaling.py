@@ -333,7 +333,10 @@ def scan_N(params: NetworkParams, model: DegreeModel | None = None, Ns=None, *,
         if res.converged:
             prev = res
     conv = np.array([r.converged for r in results])
-    stack = lambda name: np.array([getattr(r, name) for r in results])
+
+    def stack(name):
+        return np.array([getattr(r, name) for r in results])
+
     mean_rate, mu_slope, mu_spread = stack("mean_rate"), stack("mu_slope"), stack("mu_spread")
     silent, saturated = stack("fraction_silent"), stack("fraction_saturated")
     imbalance, ri_slope = stack("imbalance"), stack("rate_indegree_slope")

@@ -28,7 +28,6 @@ whether the profile is unique.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -96,9 +95,9 @@ class SemiBalancedResult:
     unique : bool
         True when no other profile has the same bracket and gives labels with identical
         inputs identical rates (linear algebra, then an LP over the set of such profiles),
-        and the second complementary-pivot path found no other state. The LCP matrix is not a P-matrix (recurrent excitation makes its
-        diagonal negative for E labels), so several semi-balanced states can exist in
-        principle; ``unique`` does not prove there is no other one.
+        and the second complementary-pivot path found no other state. The LCP matrix is
+        not a P-matrix (recurrent excitation makes its diagonal negative for E labels), so
+        several semi-balanced states can exist in principle; ``unique`` does not prove there is no other one.
     degeneracy : str
         What the LCP leaves undetermined and how the returned profile is chosen (empty when
         nothing is).
@@ -213,7 +212,7 @@ class SemiBalancedResult:
         if face["singleton"]:
             return (w * np.abs(T @ (x - self.rate.ravel()))).reshape(2, -1).sum(axis=1)
         Z, g, V, h, u = face["Z"], face["g"], face["V"], face["h"], face["u"]
-        nz, G, k, P2 = Z.size, V.shape[0], V.shape[1], 2 * nn
+        G, k, P2 = V.shape[0], V.shape[1], 2 * nn
         r_fixed = self.rate.ravel().copy()
         r_fixed[Z] = 0.0
         emb = np.zeros((P2, G))                        # r = r_fixed + emb @ r_g
@@ -899,7 +898,8 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
             over = [a for a in (0, 1) if params.neurons[a].tau_ref > 0
                     and np.max(rate[a]) > 1.0 / params.neurons[a].tau_ref]
             if over:
-                message += ("; unbounded rates exceed 1/tau_ref for " + ", ".join(POPULATIONS[a] for a in over)
+                message += ("; unbounded rates exceed 1/tau_ref for "
+                            + ", ".join(POPULATIONS[a] for a in over)
                             + " (pass r_max='refractory' to bound them)")
     success = bool(status == 0)
     face_store = None

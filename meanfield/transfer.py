@@ -374,9 +374,10 @@ def eif_rate(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray
     :math:`w \approx \sigma\sqrt{\Delta_T/(2(V_T - \mu))}`: for sigma below ~0.3 mV
     the sub-threshold tail needs a smaller ``dV``. Supra-threshold, the
     :math:`\sigma \to 0` limit is the deterministic rate
-    :math:`1/(\tau_{ref} + \tau_m\int_{V_{re}}^{V_{th}} dV/(\mu - V + \psi(V)))` (to 1e-11). A step whose growth factor exceeds ``e^200`` is capped: this only
-    happens when the rate is below about 1e-80 Hz, where the answer is a tiny number
-    rather than an accurate one; rates below 1e-300 Hz underflow to 0.
+    :math:`1/(\tau_{ref} + \tau_m\int_{V_{re}}^{V_{th}} dV/(\mu - V + \psi(V)))` (to 1e-11).
+    A step whose growth factor exceeds ``e^200`` is capped: this only happens when the rate
+    is below about 1e-80 Hz, where the answer is a tiny number rather than an accurate one;
+    rates below 1e-300 Hz underflow to 0.
 
     Vectorised over all points: the loop runs over the voltage steps
     (3 (V_th - V_lb)/dV = 3000 at the defaults), each a few numpy operations over all

@@ -132,7 +132,8 @@ def _label_spread(t, x, n_bins: int) -> dict:
     dev = m - np.sum(p * m)
     s2 = float(np.sum(p * dev * dev) - np.sum(p * (1 - p) * np.maximum(v, 0) / n))
     s = float(np.sqrt(max(s2, 0.0)))
-    se = float(np.sqrt(np.sum(4 * p * p * dev * dev * np.maximum(v, 0) / n)) / (2 * s)) if s > 0 else float("nan")
+    se = (float(np.sqrt(np.sum(4 * p * p * dev * dev * np.maximum(v, 0) / n)) / (2 * s)) if s > 0
+          else float("nan"))
     return {"net_input_label_spread": s, "net_input_label_spread_se": se}
 
 

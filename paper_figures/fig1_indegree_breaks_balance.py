@@ -88,7 +88,8 @@ def check_claims(data) -> list:
                                      pop, "net_input_label_spread", 0.5))
     windows = sorted({float(p["window"]) for p in pts + hom})
     same_window = len(windows) == 1 and [p["N"] for p in pts] == [h["N"] for h in hom]
-    win = f"{windows[0]:g} s" if len(windows) == 1 else "windows " + "/".join(f"{w:g}" for w in windows) + " s"
+    win = (f"{windows[0]:g} s" if len(windows) == 1
+           else "windows " + "/".join(f"{w:g}" for w in windows) + " s")
     excess, se = [], []
     for p, h in zip(pts, hom):
         fb, fh = p["E"]["no_spike_fraction"], h["E"]["no_spike_fraction"]

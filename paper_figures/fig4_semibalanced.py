@@ -246,8 +246,9 @@ def report(data) -> list:
     th, lim = data["theory"], data["limit"]
     lines = [f"limit: {lim['message']}"]
     for p, d in zip(th, data["distance"]):
-        lines.append(f"theory N={p['N']}: mean rates E {p['mean_rate'][0]:.3f}, I {p['mean_rate'][1]:.3f} Hz; "
-                     f"active (> 1 Hz) E {p['active'][0]:.4f}, I {p['active'][1]:.4f}; distance to "
+        lines.append(f"theory N={p['N']}: mean rates E {p['mean_rate'][0]:.3f}, "
+                     f"I {p['mean_rate'][1]:.3f} Hz; active (> 1 Hz) E {p['active'][0]:.4f}, "
+                     f"I {p['active'][1]:.4f}; distance to "
                      f"the limit E {d[0]:.3g}, I {d[1]:.3g} Hz")
     mE = [p["mean_rate"][0] for p in th]
     lines.append(f"the E mean rate alone is not monotone in N (theory {_fmt(mE)} Hz, limit "

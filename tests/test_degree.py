@@ -167,7 +167,10 @@ def test_p_times_m_above_one_is_an_error():
 
 def test_populations_must_be_E_and_I():
     k = LowRankKernel(((1.0, None, None),))
-    one = lambda t: np.ones(len(t))
+
+    def one(t):
+        return np.ones(len(t))
+
     with pytest.raises(ValueError, match="populations"):
         DegreeModel(labels={"E": Constant(), "I": Constant(), "X": Constant()},
                     kernels={p: k for p in PAIRS}, kin_X={"E": one, "I": one})

@@ -97,7 +97,10 @@ def check_text(text: str, anchors: dict, basenames: set, relpath: str = "<text>"
                here: Path | None = None) -> list[str]:
     """Problems in one file's text: references outside the repository or to missing anchors."""
     problems = []
-    line_of = lambda pos: text.count("\n", 0, pos) + 1
+
+    def line_of(pos):
+        return text.count("\n", 0, pos) + 1
+
     for bad in OUTSIDE:
         for m in re.finditer(re.escape(bad), text):
             problems.append(f"{relpath}:{line_of(m.start())}: points outside the repository "

@@ -108,12 +108,12 @@ def test_from_sparse_rejects_bad_matrices():
 def test_J_blocks_and_k_in(net):
     J = net.weight_matrix().toarray()
     Jab = net.params.J
-    E, I = slice(0, net.N_E), slice(net.N_E, net.N)
-    for (a, sa), (b, sb) in [((0, E), (0, E)), ((0, E), (1, I)), ((1, I), (0, E)), ((1, I), (1, I))]:
+    sE, sI = slice(0, net.N_E), slice(net.N_E, net.N)
+    for (a, sa), (b, sb) in [((0, sE), (0, sE)), ((0, sE), (1, sI)), ((1, sI), (0, sE)), ((1, sI), (1, sI))]:
         block = J[sa, sb]
         assert set(np.unique(block[block != 0])) <= {Jab[a, b]}
-    assert np.array_equal((J[:, E] != 0).sum(axis=1), net.k_in[:, 0])
-    assert np.array_equal((J[:, I] != 0).sum(axis=1), net.k_in[:, 1])
-    assert np.array_equal((J[E, :] != 0).sum(axis=0), net.k_out[:, 0])
+    assert np.array_equal((J[:, sE] != 0).sum(axis=1), net.k_in[:, 0])
+    assert np.array_equal((J[:, sI] != 0).sum(axis=1), net.k_in[:, 1])
+    assert np.array_equal((J[sE, :] != 0).sum(axis=0), net.k_out[:, 0])
     assert np.all(np.diag(J) == 0)
     assert isinstance(net, Network)

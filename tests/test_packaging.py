@@ -51,7 +51,8 @@ def test_setup_cfg_metadata():
     cfg.read(ROOT / "setup.cfg")
     assert cfg["metadata"]["name"] == "hetbalance"
     assert cfg["options"]["python_requires"] == ">=3.10"
-    reqs = {re.split(r"[<>=!~ ]", r.strip())[0] for r in cfg["options"]["install_requires"].split("\n") if r.strip()}
+    reqs = {re.split(r"[<>=!~ ]", r.strip())[0]
+            for r in cfg["options"]["install_requires"].split("\n") if r.strip()}
     assert reqs == {"numpy", "scipy", "sympy", "networkx", "tomli"}
     # tomllib is in the standard library from Python 3.11; tomli is its backport
     tomli = [r for r in cfg["options"]["install_requires"].split("\n") if r.strip().startswith("tomli")]

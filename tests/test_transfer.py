@@ -85,8 +85,8 @@ def siegert_mp(mu, sigma, neuron: LIF, tau_s=0.0):
         y_r = (neuron.V_r - mu) / sigma + shift
         if y_th > 30:  # I > d exp((y_th - d)^2) with d = min(y_th - y_r, 1/y_th): rate < 1e-350
             return None
-        I = siegert_integral_mp(y_r, y_th)
-        return 1 / (neuron.tau_ref + neuron.tau_m * mp.sqrt(mp.pi) * I)
+        integral = siegert_integral_mp(y_r, y_th)
+        return 1 / (neuron.tau_ref + neuron.tau_m * mp.sqrt(mp.pi) * integral)
 
 
 def compare_to_reference(mus, sigmas, neuron, tau_s=0.0):

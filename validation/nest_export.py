@@ -879,6 +879,7 @@ def run_nest(network: Network, params: NetworkParams | None = None, T: float | N
     return NestResult(
         params=params, population=nn.population.copy(), spike_ids=ids, spike_times=times,
         rate=rate, cv=cv, local=local, T=T, dt=dt, t_start=n0 * dt, t_stop=n_steps * dt,
-        seed=nn.seed, seed_rule=nn.seed_rule, nest_seed=nn.nest_seed, models=nn.models, n_synapses=nn.n_synapses,
+        seed=nn.seed, seed_rule=nn.seed_rule, nest_seed=nn.nest_seed, models=nn.models,
+        n_synapses=nn.n_synapses,
         external=external, build_time=nn.build_time, wall_time=wall,
         nest_version=nn.nest_version)

@@ -158,7 +158,7 @@ def check_settings(params: NetworkParams | None = None, **settings) -> dict:
     >>> check_settings(NetworkParams.preset("akil2021"), dt=0.1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    meanfield.errors.ParameterError: dt = 0.1 s is out of range for tau_E = 0.008 s; ... did you mean 0.0001 s?
+    meanfield.errors.ParameterError: dt = 0.1 s is out of range for tau_E ... did you mean 0.0001 s?
     """
     unknown = [k for k in settings if k not in SIMULATION_DEFAULTS]
     if unknown:

@@ -60,7 +60,10 @@ def _array(x):
         if all(_numeric(u) for u in flat) and flat:
             if all(isinstance(u, bool) for u in flat):
                 return np.array(x, dtype=bool)
-            nan = (lambda v: np.nan if v is None else v)
+
+            def nan(v):
+                return np.nan if v is None else v
+
             return np.array([[nan(u) for u in v] for v in x] if flat is not x
                             else [nan(v) for v in x], dtype=float)
         return [_array(v) for v in x]
