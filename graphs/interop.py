@@ -103,7 +103,7 @@ def _from_pairs(params, post, pre, weights, *, label, k_X, allow_autapses, check
 
 def from_sparse(matrix, params: NetworkParams, *, label=None, k_X=None,
                 check_weights: bool = True, allow_autapses: bool = False) -> Network:
-    """A Network from a scipy.sparse connectivity matrix (post x pre).
+    """Build a Network from a scipy.sparse connectivity matrix (post x pre).
 
     Parameters
     ----------
@@ -164,7 +164,7 @@ def from_sparse(matrix, params: NetworkParams, *, label=None, k_X=None,
 
 
 def to_networkx(net: Network, *, max_edges: int = 2_000_000, max_memory=None):
-    """A networkx DiGraph of ``net`` (edges pre -> post, with weights in mV).
+    """Convert ``net`` to a networkx DiGraph (edges pre -> post, with weights in mV).
 
     Parameters
     ----------
@@ -220,7 +220,7 @@ def to_networkx(net: Network, *, max_edges: int = 2_000_000, max_memory=None):
 
 def from_networkx(G, params: NetworkParams | None = None, *, check_weights: bool = True,
                   allow_autapses: bool = False) -> Network:
-    """A Network from a networkx DiGraph (edge k -> j is a synapse from k onto j).
+    """Build a Network from a networkx DiGraph (edge k -> j is a synapse from k onto j).
 
     Parameters
     ----------

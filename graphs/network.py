@@ -249,18 +249,22 @@ class Network:
     # ------------------------------------------------------------------ sizes
     @property
     def N(self) -> int:
+        """Number of recurrent neurons, N = N_E + N_I."""
         return self.params.N
 
     @property
     def N_E(self) -> int:
+        """Number of excitatory neurons (indices 0 .. N_E - 1)."""
         return self.params.N_E
 
     @property
     def N_I(self) -> int:
+        """Number of inhibitory neurons (indices N_E .. N - 1)."""
         return self.params.N_I
 
     @property
     def N_X(self) -> int:
+        """Number of external neurons, N_X = q_X N."""
         return self.params.N_X
 
     @property
@@ -358,7 +362,7 @@ class Network:
         return self.pre_indices[self.pre_indptr[k]:self.pre_indptr[k + 1]]
 
     def equals(self, other: "Network") -> bool:
-        """True if ``other`` holds the same neurons, labels and synapses (provenance ignored)."""
+        """Return True if ``other`` holds the same neurons, labels and synapses (provenance ignored)."""
         if not isinstance(other, Network) or self.params.to_dict() != other.params.to_dict():
             return False
         for name in ("population", "label", "post_indptr", "post_indices", "pre_indptr",

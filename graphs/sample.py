@@ -201,7 +201,7 @@ class _Bounds:
         return M, exact
 
     def values(self, rows_local: np.ndarray, cols_local: np.ndarray) -> np.ndarray:
-        """m on candidate pairs (local indices in a and b)."""
+        """Evaluate m on candidate pairs (local indices in a and b)."""
         if self.low_rank:
             out = self.c[0] * self.F[0, rows_local] * self.G[0, cols_local]
             for r in range(1, len(self.c)):
@@ -506,9 +506,11 @@ def _external_sources(k_X, N_X, rng):
 
 
 def _estimate_bytes(n_syn: float, N: int, n_cand: float | None = None) -> float:
-    """Peak bytes of a draw: the larger of the candidate buffer (4 bytes per candidate) and
-    the two int32 index arrays (8 bytes per synapse), plus per-neuron arrays and the
-    chunked temporaries."""
+    """Estimate the peak bytes of a draw.
+
+    The larger of the candidate buffer (4 bytes per candidate) and the two int32 index
+    arrays (8 bytes per synapse), plus per-neuron arrays and the chunked temporaries.
+    """
     cand = n_syn if n_cand is None else n_cand
     return max(4.0 * cand, 8.0 * n_syn) + 100.0 * N + _TEMP_BYTES
 

@@ -107,7 +107,7 @@ class BinComparison:
         return float(sps.chi2.sf(c, d)) if d else 1.0
 
     def passed(self, alpha: float = 0.01) -> bool:
-        """True if the chi-square test against ``expected`` passes at level ``alpha``."""
+        """Return True if the chi-square test against ``expected`` passes at level ``alpha``."""
         return self.p_value > alpha
 
     def summary(self) -> str:
@@ -203,7 +203,7 @@ def _row_sums(kernel, t_rows, t_cols, self_offset=None):
 
 
 def _transposed(kernel):
-    """A kernel object with the roles of post and pre swapped (for out-degree sums)."""
+    """Return a kernel object with the roles of post and pre swapped (for out-degree sums)."""
     from meanfield.degree import CallableKernel, LowRankKernel
     if kernel.factors is not None:
         return LowRankKernel(tuple((c, g, f) for c, f, g in kernel.factors))
@@ -332,7 +332,7 @@ def _binned(name, bid, nb, cnt, lm, real, e, v, model_val, extra_var):
 
 
 def _box_sums(kernel, t_a, bid_a, nu, t_b, bid_b, nv, same):
-    """sum of m and m^2 over each (u, v) box of pairs (j in u, k in v, j != k if same)."""
+    """Sum m and m^2 over each (u, v) box of pairs (j in u, k in v, j != k if same)."""
     if kernel.factors is not None:
         terms = kernel.factors
         c = [float(cc) for cc, _, _ in terms]

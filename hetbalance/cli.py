@@ -139,7 +139,7 @@ def _add_output_options(p, what: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``hetbalance`` command."""
+    """Build the argument parser of the ``hetbalance`` command."""
     rev = git_revision()
     version = f"{PROG} {meanfield.__version__}" + (f" (git {rev[:12]})" if rev else "")
     ap = _Parser(prog=PROG, description=(
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # =============================================================================== setup
 def _cli_model(args):
-    """The DegreeModel the --model/--cv/--dist/--c/--support options ask for, or None."""
+    """Return the DegreeModel the --model/--cv/--dist/--c/--support options ask for, or None."""
     flags = {"--cv": args.cv, "--dist": args.dist, "--c": args.c, "--support": args.support}
     uses = {"--cv": ("recurrent_indegree", "all_indegree"),
             "--dist": ("recurrent_indegree", "all_indegree"),

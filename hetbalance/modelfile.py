@@ -296,7 +296,7 @@ def _toml_type(value) -> str:
 
 
 def _number(ctx, table, key, value, dim=None) -> float:
-    """A number in the unit system (s, mV, Hz); converts "15 ms"-style strings."""
+    """Return a number in the unit system (s, mV, Hz); converts "15 ms"-style strings."""
     if isinstance(value, str):
         m = _NUMBER_WITH_UNIT.match(value)
         if dim is None:
@@ -357,7 +357,7 @@ def _unknown(ctx, table, tab: dict, allowed) -> None:
 
 
 def _field_error(ctx, table, tab: dict, exc: Exception):
-    """A ModelFileError at the key named by ``exc.field`` (else at the table).
+    """Return a ModelFileError at the key named by ``exc.field`` (else at the table).
 
     ``exc.field`` is the parameter as the check named it, ``"LIF.tau_m"`` or ``"dt"``; its
     last component is the key inside ``table``.
@@ -492,7 +492,7 @@ def _model(ctx, tab) -> DegreeModel:
 
 # =============================================================================== simulation
 def _simulation(ctx, tab, params) -> dict:
-    """The [simulation] table: TOML types and units here, values by ``check_settings``."""
+    """Read the [simulation] table: TOML types and units here, values by ``check_settings``."""
     if not tab:
         return {}
     from validation.simulator import SIMULATION_DEFAULTS, check_settings
@@ -625,8 +625,11 @@ def load_model_file(path_or_text) -> ModelFile:
 
 # =============================================================================== writing
 def _plain(v):
-    """``v`` with numpy scalars and arrays as Python numbers and lists, None entries of
-    tables dropped (TOML has no null), for ``tomli_w``."""
+    """Return ``v`` in plain Python types for ``tomli_w``.
+
+    Numpy scalars and arrays become Python numbers and lists; None entries of tables are
+    dropped (TOML has no null).
+    """
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (numbers.Integral, np.integer)):

@@ -92,7 +92,7 @@ def git_revision(folder=None) -> str | None:
 
 def provenance(kind: str, params: NetworkParams, model: DegreeModel | None, *, seed=None,
                simulation: dict | None = None, argv=None) -> dict:
-    """The provenance block of a result file (see the module docstring)."""
+    """Return the provenance block of a result file (see the module docstring)."""
     rev, dirty = _git_state(str(_PACKAGE_DIR))
     return {
         "hetbalance_result": RESULT_FORMAT,
@@ -172,6 +172,7 @@ class StoredResult:
     arrays : dict of str -> ndarray
         The arrays (npz files; empty for JSON).
     path : str
+        The file it was read from.
     """
 
     kind: str
@@ -187,16 +188,20 @@ class StoredResult:
 
     @property
     def git_revision(self) -> str | None:
+        """Git commit of the writer's source tree; None when it was not a git checkout."""
         return self.meta.get("git_revision")
 
     @property
     def seed(self):
+        """The seed as recorded by the run (int, dict or None; see ``seed_rule``)."""
         return self.meta.get("seed")
 
     @property
     def seed_rule(self) -> str | None:
-        """The seeding rule of ``seed`` (``meanfield.seeding.SEED_RULE``); None for the
-        theory and for files written before the rule was recorded."""
+        """The seeding rule of ``seed`` (``meanfield.seeding.SEED_RULE``).
+
+        None for the theory and for files written before the rule was recorded.
+        """
         return self.meta.get("seed_rule")
 
     @property

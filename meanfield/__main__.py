@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def report(params: NetworkParams) -> str:
-    """A human-readable summary of the balanced state of ``params``."""
+    """Return a human-readable summary of the balanced state of ``params``."""
     lines = [f"preset {params.name}: N = {params.N} (N_E = {params.N_E}, N_I = {params.N_I}, "
              f"N_X = {params.N_X}), neurons {params.neuron_E.kind}/{params.neuron_I.kind}"]
     W, X = params.W, params.X
@@ -41,6 +41,7 @@ def report(params: NetworkParams) -> str:
 
 
 def main(argv=None) -> int:
+    """Print the report of a preset; return the exit code (0, or 2 for a bad preset or N)."""
     args = _parser().parse_args(argv)
     overrides = {} if args.N is None else {"N": args.N}
     try:

@@ -93,7 +93,7 @@ class PopulationTransfer:
                             for nr in self.neurons)
 
     def tiled(self, copies: int, size: int) -> "PopulationTransfer":
-        """The same populations for ``copies`` stacked copies of a ``size``-point array."""
+        """Return the same populations for ``copies`` stacked copies of a ``size``-point array."""
         out = object.__new__(PopulationTransfer)
         out.neurons, out.filters, out.tau_syn = self.neurons, self.filters, self.tau_syn
         out.tables = self.tables

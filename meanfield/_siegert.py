@@ -143,7 +143,7 @@ def erfcx_integral(a: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def log_siegert_integral(y_th: np.ndarray, y_r: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """log of int_{y_r}^{y_th} erfcx(-u) du for y_r < y_th (1-d arrays).
+    """Return log of int_{y_r}^{y_th} erfcx(-u) du for y_r < y_th (1-d arrays).
 
     ``d = y_th - y_r > 0`` is passed separately because it is known exactly,
     ``(theta - V_r) / sigma``, while the subtraction would lose digits when both are large.
@@ -159,7 +159,9 @@ def log_siegert_integral(y_th: np.ndarray, y_r: np.ndarray, d: np.ndarray) -> np
 
 
 def _log_integral_positive_top(y: np.ndarray, y_r: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """log I for y = y_th > 0: I = exp(y^2) * m, with
+    """Return log I for y = y_th > 0.
+
+    I = exp(y^2) * m, with
 
     m = 2 [D(y) - exp(-(y - p)(y + p)) D(p)] + exp(-y^2) [Phi(q) - (Phi(y) - Phi(p))],
 
@@ -181,7 +183,7 @@ def _log_integral_positive_top(y: np.ndarray, y_r: np.ndarray, d: np.ndarray) ->
 
 
 def log_erfcx_neg(y: np.ndarray) -> np.ndarray:
-    """log erfcx(-y) for any real y, without overflow (erfcx(-y) ~ 2 exp(y^2) for y >> 0)."""
+    """Return log erfcx(-y) for any real y, without overflow (erfcx(-y) ~ 2 exp(y^2), y >> 0)."""
     out = np.empty_like(y)
     pos = y > 0.0
     out[pos] = y[pos] ** 2 + np.log1p(erf(y[pos]))

@@ -53,7 +53,7 @@ BLOCK_ELEMENTS = 2 ** 19  # steps x points per block of precomputed exponentials
 
 
 def segments(V_th: float, V_re: float, V_lb: float, dV: float, refine: int = 1):
-    """The two integration segments as (V_top, dv, n_steps, unit_flux).
+    """Return the two integration segments as (V_top, dv, n_steps, unit_flux).
 
     Each segment gets ``refine`` times the smallest number of equal steps not longer
     than ``dV``, so ``refine=2`` halves every step of ``refine=1`` exactly.
@@ -95,7 +95,7 @@ def _midpoint_v_minus_psi(psi, V_top: float, dv: float, n_steps: int) -> np.ndar
 
 def log_mass(mu: np.ndarray, sigma: np.ndarray, psi, V_th: float, V_re: float,
              V_lb: float, tau_m: float, dV: float) -> np.ndarray:
-    """log of int_{V_lb}^{V_th} P dV (in s) for unit flux, Richardson-extrapolated in dV.
+    """Return log of int_{V_lb}^{V_th} P dV (in s) for unit flux, Richardson-extrapolated in dV.
 
     Runs the scheme with steps ``dv`` and ``dv/2`` and combines
     ``(4 I(dv/2) - I(dv)) / 3`` (in logs), cancelling the O(dv^2) error term.
@@ -112,7 +112,7 @@ def log_mass(mu: np.ndarray, sigma: np.ndarray, psi, V_th: float, V_re: float,
 
 
 def log_mass_single(mu: np.ndarray, sigma: np.ndarray, psi, segs, tau_m: float) -> np.ndarray:
-    """log of int P dV (in s) for unit flux on the grid ``segs`` (see ``segments``)."""
+    """Return log of int P dV (in s) for unit flux on the grid ``segs`` (see ``segments``)."""
     n = mu.size
     half_var = 0.5 * sigma * sigma
     P = np.zeros(n)            # stored P; true P = P * exp(log_scale)

@@ -24,7 +24,7 @@ _REL_TOL = 1e-12
 
 
 def identical_populations(params: NetworkParams) -> bool:
-    """True when E and I receive identical input statistics (rows of W and X equal).
+    """Return True when E and I receive identical input statistics (rows of W and X equal).
 
     Then det W = 0 and the balanced state is that of one population:
     :math:`r_E = r_I = -X / (w_{aE} + w_{aI})`.
@@ -108,6 +108,7 @@ class BalanceConditions:
 
     @property
     def all_passed(self) -> bool:
+        """True when every applicable check passed (the balanced state exists and is stable)."""
         return all(c.passed for c in self.checks if c.applicable)
 
     def __iter__(self):
@@ -126,6 +127,7 @@ class BalanceConditions:
         return self.all_passed
 
     def summary(self) -> str:
+        """Return one line per check and a verdict on the balanced state."""
         lines = [str(c) for c in self.checks]
         lines.append("balanced state: " + ("exists and is stable" if self.all_passed
                                            else "conditions violated"))

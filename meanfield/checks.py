@@ -139,7 +139,7 @@ def check_array(name: str, value, *, finite: bool = True, lo=None, hi=None,
 
 def renamed_keyword(new_name: str, new_value, old_name: str, old_value, *, default=None,
                     stacklevel: int = 3):
-    """The value of a keyword argument that was renamed from ``old_name`` to ``new_name``.
+    """Return the value of a keyword argument renamed from ``old_name`` to ``new_name``.
 
     Returns ``new_value`` unless only the old keyword was given (``old_value`` is not
     None), in which case ``old_value`` is returned with a ``DeprecationWarning``;

@@ -47,11 +47,11 @@ class Kernel:
     description: dict = {}
 
     def pairs(self, t_post, t_pre) -> np.ndarray:  # pragma: no cover - abstract
-        """m evaluated elementwise on equally long label arrays (shape (n,) or (n, dim))."""
+        """Evaluate m elementwise on equally long label arrays (shape (n,) or (n, dim))."""
         raise NotImplementedError
 
     def matrix(self, t_post, t_pre) -> np.ndarray:
-        """m on all pairs: array of shape (len(t_post), len(t_pre))."""
+        """Evaluate m on all pairs: array of shape (len(t_post), len(t_pre))."""
         if self.factors is not None:
             out = 0.0
             for c, f, g in self.factors:
@@ -80,13 +80,16 @@ class LowRankKernel(Kernel):
 
     @property
     def factors(self):
+        """The terms ``(c_r, f_r, g_r)`` of the low-rank sum (see ``Kernel.factors``)."""
         return self.terms
 
     @property
     def rank(self) -> int:
+        """Number of terms of the low-rank sum."""
         return len(self.terms)
 
     def pairs(self, t_post, t_pre):
+        """Evaluate m elementwise on equally long label arrays (see ``Kernel.pairs``)."""
         out = 0.0
         for c, f, g in self.terms:
             out = out + c * np.asarray(f(t_post), float) * np.asarray(g(t_pre), float)
@@ -111,6 +114,7 @@ class CallableKernel(Kernel):
             raise TypeError(f"CallableKernel.func must be callable, got {type(self.func).__name__}")
 
     def pairs(self, t_post, t_pre):
+        """Evaluate ``func`` elementwise on equally long label arrays (see ``Kernel.pairs``)."""
         return np.asarray(self.func(np.asarray(t_post, float), np.asarray(t_pre, float)), float)
 
 
@@ -133,11 +137,13 @@ class MatrixKernel(Kernel):
         object.__setattr__(self, "values", v)
 
     def pairs(self, t_post, t_pre):
+        """Look up ``values[t_post, t_pre]`` elementwise for integer class labels."""
         i = np.asarray(t_post).astype(np.int64)
         j = np.asarray(t_pre).astype(np.int64)
         return self.values[i, j]
 
     def matrix(self, t_post, t_pre):
+        """Return the block ``values[t_post][:, t_pre]``, shape (len(t_post), len(t_pre))."""
         i = np.asarray(t_post).astype(np.int64)
         j = np.asarray(t_pre).astype(np.int64)
         return self.values[np.ix_(i, j)]
@@ -355,6 +361,7 @@ class DegreeModel:
 
     @property
     def is_homogeneous(self) -> bool:
+        """True when every population has a constant label (the homogeneous network)."""
         return all(isinstance(self.labels[a], Constant) for a in POPULATIONS)
 
     # ------------------------------------------------------------------ constructors
@@ -479,7 +486,7 @@ class DegreeModel:
     @classmethod
     def from_kernel(cls, kernel, labels, *, kin_X=None, name: str = "custom",
                     n_nodes: int = 64) -> "DegreeModel":
-        """A model from any kernel.
+        """Build a model from any kernel.
 
         Parameters
         ----------
@@ -541,8 +548,10 @@ class _Classes(LabelDistribution):
 
 
 def resolve_model(model, *, allow_none: bool = True) -> DegreeModel:
-    """``model`` checked to be a ``DegreeModel``; ``None`` means ``DegreeModel.homogeneous()``
-    (when ``allow_none``)."""
+    """Return ``model`` checked to be a ``DegreeModel``.
+
+    ``None`` means ``DegreeModel.homogeneous()`` (when ``allow_none``).
+    """
     if model is None and allow_none:
         return DegreeModel.homogeneous()
     if not isinstance(model, DegreeModel):

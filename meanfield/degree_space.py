@@ -87,7 +87,7 @@ class _MomentMap:
         self.B = grid.B
 
     def inputs(self, G):
-        """mu (2n,), sigma (2n,), tau_s (2n,), var_src (3, 2n), mu_src (3, 2n)."""
+        """Return mu (2n,), sigma (2n,), tau_s (2n,), var_src (3, 2n), mu_src (3, 2n)."""
         mu_src = np.stack([self.Cmu[0] @ G, self.Cmu[1] @ G, self.mu_X])
         var_src = np.stack([self.Csig[0] @ G, self.Csig[1] @ G, self.var_X])
         mu = self.E_L + mu_src.sum(axis=0)
@@ -96,7 +96,7 @@ class _MomentMap:
         return mu, np.sqrt(np.maximum(var, 0.0)), tau, var_src, mu_src, var
 
     def in_domain(self, G) -> bool:
-        """True if every kernel expectation E_t'[m_ab(t, t') r_b(t')] is >= 0.
+        """Return True if every kernel expectation E_t'[m_ab(t, t') r_b(t')] is >= 0.
 
         A necessary condition for G to come from non-negative rates (m >= 0); outside it
         the map has spurious near-stationary points (negative rates lower the variance).
@@ -112,7 +112,7 @@ class _MomentMap:
         return self._evaluate(G, jacobian)
 
     def problem(self, homotopy: Homotopy | None = None) -> RootProblem:
-        """This map as a ``meanfield.roots.RootProblem`` (relative residual, domain guard)."""
+        """Return this map as a ``meanfield.roots.RootProblem`` (relative residual, domain guard)."""
         return RootProblem(fun=lambda G: self._evaluate(G, False)[0],
                            fun_and_jac=lambda G: self._evaluate(G, True)[:2],
                            in_domain=self.in_domain, residual=relative_residual,
@@ -150,7 +150,7 @@ def _predict(history, N):
 
 
 def _refine(N_prev, N):
-    """The geometric mean of two sizes, or None when they differ by 5 % or less."""
+    """Return the geometric mean of two sizes, or None when they differ by 5 % or less."""
     return int(round(math.sqrt(N * N_prev))) if N / N_prev > 1.05 else None
 
 
@@ -328,7 +328,7 @@ def _find_root(fmap, homotopy, starts, G_bal, method, opts) -> RootResult:
 
 # =============================================================================== result
 def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters, wall_time):
-    """The ``MeanFieldResult`` at the root's moments, judged by the residual there."""
+    """Build the ``MeanFieldResult`` at the root's moments, judged by the residual there."""
     grid, params = fmap.grid, fmap.params
     nn = grid.n
     G = root.x

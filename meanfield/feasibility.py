@@ -73,6 +73,7 @@ class FeasibilityResult:
     message : str
         The LP solver's status message.
     model_name : str
+        ``DegreeModel.name`` of the model checked.
     """
 
     feasible: bool
@@ -92,8 +93,10 @@ class FeasibilityResult:
 
     @property
     def residual_profile(self) -> np.ndarray:
-        """Deprecated alias of ``min_l1_bracket`` (it is not where balance breaks in the limit:
-        see ``semi_balanced``)."""
+        """Deprecated alias of ``min_l1_bracket``.
+
+        It is not where balance breaks in the limit: see ``semi_balanced``.
+        """
         warnings.warn("FeasibilityResult.residual_profile is deprecated: it is the bracket of one "
                       "minimum-L1 profile, not the N -> infinity limit; use min_l1_bracket, or "
                       "meanfield.semi_balanced for the limit", DeprecationWarning, stacklevel=2)

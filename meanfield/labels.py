@@ -98,11 +98,14 @@ class LabelDistribution:
     dim: int = 1
 
     def ppf(self, u):  # pragma: no cover - abstract
+        """Return the label at quantile ``u`` in [0, 1] (the inverse CDF), elementwise."""
         raise NotImplementedError
 
     def sample(self, n: int, *, seed=None) -> np.ndarray:
-        """``n`` labels drawn independently (shape (n,) or (n, dim)); ``seed`` (keyword-only)
-        as in ``meanfield.seeding.as_generator``."""
+        """Draw ``n`` labels independently: shape (n,) or (n, dim).
+
+        ``seed`` (keyword-only) as in ``meanfield.seeding.as_generator``.
+        """
         n = check_int("n", n, lo=0)
         rng = as_generator(seed)
         return self.ppf(rng.random(n))
@@ -120,10 +123,12 @@ class LabelDistribution:
 
     @property
     def mean(self) -> float:
+        """Mean label (by 256-node quadrature unless a subclass knows it exactly)."""
         t, w = self.quadrature(256)
         return float(np.sum(w * t)) if self.dim == 1 else np.sum(w[:, None] * t, axis=0)
 
     def to_dict(self) -> dict:
+        """Return a JSON-friendly dict: ``kind`` (the class name) and the fields."""
         d = {"kind": type(self).__name__}
         d.update({k: v for k, v in self.__dict__.items() if not k.startswith("_")})
         return d
@@ -139,13 +144,16 @@ class Constant(LabelDistribution):
         check_positive("Constant.value", self.value)
 
     def ppf(self, u):
+        """Return ``value`` at every quantile ``u``."""
         return np.full(np.shape(u), float(self.value))
 
     def quadrature(self, n: int = 1):
+        """Return the single node ``value`` with weight 1 (``n`` is ignored)."""
         return np.array([float(self.value)]), np.array([1.0])
 
     @property
     def mean(self) -> float:
+        """The label ``value``."""
         return float(self.value)
 
 
@@ -163,10 +171,12 @@ class Uniform(LabelDistribution):
                                  field="Uniform.hi")
 
     def ppf(self, u):
+        """Return the label at quantile ``u``: lo + (hi - lo) u."""
         return self.lo + (self.hi - self.lo) * np.asarray(u, dtype=float)
 
     @property
     def mean(self) -> float:
+        """Mean label, (lo + hi) / 2."""
         return 0.5 * (self.lo + self.hi)
 
 
@@ -182,15 +192,18 @@ class Gamma(LabelDistribution):
         check_in_range("Gamma.cv", self.cv, 0.0, 10.0, lo_open=True)
 
     def ppf(self, u):
+        """Return the label at quantile ``u`` (gamma with shape 1/cv^2, scale mean cv^2)."""
         k = 1.0 / self.cv**2
         from scipy import stats  # imported on use: scipy.stats costs ~0.4 s at start-up
         return stats.gamma.ppf(u, k, scale=self.mean_value / k)
 
     def quadrature(self, n: int = 64):
+        """Return ``n`` Gauss-Legendre quantile nodes and weights, rescaled to the exact mean."""
         return _mean_preserving(self, n)
 
     @property
     def mean(self) -> float:
+        """The mean label, ``mean_value``."""
         return float(self.mean_value)
 
 
@@ -206,14 +219,17 @@ class LogNormal(LabelDistribution):
         check_in_range("LogNormal.cv", self.cv, 0.0, 10.0, lo_open=True)
 
     def ppf(self, u):
+        """Return the label at quantile ``u`` (log-normal with sigma^2 = log(1 + cv^2))."""
         s2 = math.log1p(self.cv**2)
         return self.mean_value * np.exp(-0.5 * s2 + math.sqrt(s2) * special.ndtri(u))
 
     def quadrature(self, n: int = 64):
+        """Return ``n`` Gauss-Legendre quantile nodes and weights, rescaled to the exact mean."""
         return _mean_preserving(self, n)
 
     @property
     def mean(self) -> float:
+        """The mean label, ``mean_value``."""
         return float(self.mean_value)
 
 
@@ -234,12 +250,14 @@ class TruncatedNormal(LabelDistribution):
                                  field="TruncatedNormal.hi")
 
     def ppf(self, u):
+        """Return the label at quantile ``u`` of the truncated normal."""
         a, b = (self.lo - self.loc) / self.sd, (self.hi - self.loc) / self.sd
         from scipy import stats  # imported on use (start-up cost)
         return stats.truncnorm.ppf(u, a, b, loc=self.loc, scale=self.sd)
 
     @property
     def mean(self) -> float:
+        """Mean label of the truncated normal (exact; differs from ``loc`` when truncated)."""
         a, b = (self.lo - self.loc) / self.sd, (self.hi - self.loc) / self.sd
         from scipy import stats  # imported on use (start-up cost)
         return float(stats.truncnorm.mean(a, b, loc=self.loc, scale=self.sd))
@@ -265,10 +283,12 @@ class Empirical(LabelDistribution):
         object.__setattr__(self, "samples", s)
 
     def ppf(self, u):
+        """Return the sorted sample at quantile ``u`` (the empirical inverse CDF)."""
         idx = np.minimum((np.asarray(u) * self.samples.size).astype(np.int64), self.samples.size - 1)
         return self.samples[idx]
 
     def quadrature(self, n: int | None = None):
+        """Return nodes and weights: the samples, or ``n`` equal-count bin means (see class)."""
         s = self.samples
         if n is None or n >= s.size:
             return s.copy(), np.full(s.size, 1.0 / s.size)
@@ -280,13 +300,16 @@ class Empirical(LabelDistribution):
 
     @property
     def support(self):
+        """(smallest, largest) sample."""
         return (float(self.samples[0]), float(self.samples[-1]))
 
     @property
     def mean(self) -> float:
+        """Mean of the samples."""
         return float(self.samples.mean())
 
     def to_dict(self):
+        """Return a JSON-friendly dict with ``kind`` and the sorted ``samples``."""
         return {"kind": "Empirical", "samples": self.samples.tolist()}
 
 
@@ -318,12 +341,14 @@ class GaussianCopula(LabelDistribution):
                          self.marginal_out.ppf(special.ndtr(z2c))], axis=-1)
 
     def sample(self, n: int, *, seed=None):
+        """Draw ``n`` label pairs (in-factor, out-factor), shape (n, 2); ``seed`` keyword-only."""
         n = check_int("n", n, lo=0)
         rng = as_generator(seed)
         z = rng.standard_normal((2, n))
         return self._map(z[0], z[1])
 
     def quadrature(self, n: int = 24):
+        """Return an n x n product grid in the copula's quantiles: nodes (n^2, 2), weights (n^2,)."""
         n = check_int("n", n, lo=1)
         u, w = _gl_unit(n)
         z = special.ndtri(u)
@@ -332,20 +357,23 @@ class GaussianCopula(LabelDistribution):
 
     @property
     def support(self):
+        """Lowest and highest (in-factor, out-factor), each an array of shape (2,)."""
         a, b = self.marginal_in.support, self.marginal_out.support
         return (np.array([a[0], b[0]]), np.array([a[1], b[1]]))
 
     @property
     def mean(self):
+        """Mean (in-factor, out-factor), shape (2,): the marginals' means."""
         return np.array([self.marginal_in.mean, self.marginal_out.mean])
 
     def to_dict(self):
+        """Return a JSON-friendly dict with ``kind``, both marginals and ``rho``."""
         return {"kind": "GaussianCopula", "marginal_in": self.marginal_in.to_dict(),
                 "marginal_out": self.marginal_out.to_dict(), "rho": self.rho}
 
 
 def make_distribution(dist, cv: float = 0.0, *, mean: float = 1.0, support=None) -> LabelDistribution:
-    """A label distribution from a short description.
+    """Build a label distribution from a short description.
 
     Parameters
     ----------

@@ -254,7 +254,7 @@ class _PopulationMap:
         return (np.concatenate([R, V]) if self.model.quenched else R) - y
 
     def problem(self) -> RootProblem:
-        """This map as a ``meanfield.roots.RootProblem`` (finite-difference Jacobian)."""
+        """Return this map as a ``meanfield.roots.RootProblem`` (finite-difference Jacobian)."""
         return RootProblem(fun=self.fun, in_domain=lambda y: bool(np.all(y >= 0)),
                            residual=relative_residual)
 

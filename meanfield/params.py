@@ -95,6 +95,7 @@ class LIF:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """Return a JSON-friendly dict: ``kind`` ("LIF") and the fields."""
         return {"kind": self.kind, **dataclasses.asdict(self)}
 
 
@@ -162,7 +163,7 @@ class EIF:
         return self.V_re
 
     def psi(self, V):
-        r"""The spike-generating current :math:`\Delta_T e^{(V - V_T)/\Delta_T}`, mV."""
+        r"""Return the spike-generating current :math:`\Delta_T e^{(V - V_T)/\Delta_T}`, mV."""
         return self.Delta_T * np.exp((np.asarray(V, dtype=float) - self.V_T) / self.Delta_T)
 
     def replace(self, **changes) -> "EIF":
@@ -170,6 +171,7 @@ class EIF:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
+        """Return a JSON-friendly dict: ``kind`` ("EIF") and the fields."""
         return {"kind": self.kind, **dataclasses.asdict(self)}
 
 
@@ -373,13 +375,13 @@ class NetworkParams:
         return dataclasses.replace(self, **changes)
 
     def with_N(self, N: int) -> "NetworkParams":
-        """The same network (same j, p, q) at another size N: the balanced scaling."""
+        """Return the same network (same j, p, q) at another size N: the balanced scaling."""
         return dataclasses.replace(self, N=N)
 
     # ------------------------------------------------------------------ presets & I/O
     @classmethod
     def preset(cls, name: str, **overrides) -> "NetworkParams":
-        """A named parameter set, optionally with fields overridden.
+        """Return a named parameter set, optionally with fields overridden.
 
         Parameters
         ----------
@@ -404,7 +406,7 @@ class NetworkParams:
         return sorted(PRESETS)
 
     def to_dict(self) -> dict:
-        """A JSON-friendly dict that ``NetworkParams.from_dict`` turns back into this object."""
+        """Return a JSON-friendly dict that ``NetworkParams.from_dict`` turns back into this."""
         d = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)

@@ -87,9 +87,11 @@ class MeanFieldResult:
     message : str
         What the solver did; starts with "did not converge: " when ``converged`` is False.
     N : int
+        Number of recurrent neurons the solution is for.
     params : NetworkParams
         The parameters at size N.
     model_name : str
+        ``DegreeModel.name`` of the model solved.
     filter : (str, str)
         Filter used by E and I ("white" or "fourcaud_brunel").
     moments : ndarray (m,)
@@ -258,7 +260,7 @@ class MeanFieldResult:
         return float(np.sum(self.weights[a] * fv * self.rate[a]))
 
     def summary(self) -> str:
-        """A few lines for humans."""
+        """Return a few lines for humans: status, rates, diagnostics."""
         status = "converged" if self.converged else "NOT CONVERGED"
         lines = [f"MeanFieldResult: {self.model_name}, N = {self.N}, {status} "
                  f"({self.method}, {self.iterations} iterations, residual {self.residual:.2e})"]
@@ -337,11 +339,18 @@ class NetworkMeanFieldResult:
     message : str
         What the solver did; starts with "did not converge: " when not converged.
     N : int
+        Number of neurons of the graph.
     params : NetworkParams
+        The parameters solved for.
     filter : (str, str)
+        Filter used by E and I ("white" or "fourcaud_brunel").
     presynaptic : str
+        "neuron" (each neuron's own presynaptic rates) or "population" (population means),
+        as passed to ``solve_network``.
     quenched : bool
+        Whether the quenched-input correction was applied (``solve_network``'s Notes).
     wall_time : float
+
         Wall time of the solve, s (``elapsed`` is a deprecated alias).
     extra : dict
         ``eif_table_error`` when the EIF table was used.
@@ -466,7 +475,7 @@ class NetworkMeanFieldResult:
                 np.array([g.size for g in groups]))
 
     def summary(self) -> str:
-        """A few lines for humans."""
+        """Return a few lines for humans: status, rates, diagnostics."""
         status = "converged" if self.converged else "NOT CONVERGED"
         lines = [f"NetworkMeanFieldResult: N = {self.N}, presynaptic = {self.presynaptic}, "
                  f"quenched = {self.quenched}, {status} ({self.iterations} iterations, "

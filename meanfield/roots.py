@@ -317,8 +317,10 @@ class _Evaluator:
         return (F, J) if J is not None else (None, None)
 
     def _fd_jacobian(self, x, F):
-        """Forward differences (backward where the forward point is inadmissible); None
-        when neither side can be evaluated (x is then treated as inadmissible)."""
+        """Return the Jacobian by forward differences (backward where forward is inadmissible).
+
+        None when neither side can be evaluated (x is then treated as inadmissible).
+        """
         J = np.empty((F.size, x.size))
         for k in range(x.size):
             h = 1e-7 * max(abs(x[k]), 1e-3)

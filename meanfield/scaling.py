@@ -154,8 +154,9 @@ def fit_exponent_se(Ns, values, se) -> ExponentFit:
 
 @dataclass(frozen=True, eq=False)
 class ScanResult:
-    r"""Diagnostics of ``scan_N`` (frozen). Arrays of shape (k, 2) have one row per N and
-    columns E, I.
+    r"""Diagnostics of ``scan_N`` (frozen).
+
+    Arrays of shape (k, 2) have one row per N and columns E, I.
 
     Attributes
     ----------
@@ -164,6 +165,7 @@ class ScanResult:
     results : tuple of MeanFieldResult
         The full solution at each N.
     converged : ndarray of bool (k,)
+        Whether the solve at each N converged.
     mean_rate : ndarray (k, 2)
         Population mean rates, Hz.
     mu_slope : ndarray (k, 2)
@@ -171,6 +173,8 @@ class ScanResult:
     mu_spread : ndarray (k, 2)
         Standard deviation of mu across labels, mV.
     fraction_silent, fraction_saturated : ndarray (k, 2)
+        Fractions of neurons below the silent and above the saturated rate thresholds
+        (``MeanFieldResult.fraction_silent``, ``fraction_saturated``).
     imbalance : ndarray (k, 2)
         RMS O(sqrt N) bracket relative to the external drive (``MeanFieldResult.imbalance``).
     rate_indegree_slope : ndarray (k, 2)
@@ -229,7 +233,7 @@ class ScanResult:
         return np.array([[res.expect(a, f) for a in POPULATIONS] for res in self.results])
 
     def table(self) -> str:
-        """A plain-text table of the diagnostics, one line per N."""
+        """Return a plain-text table of the diagnostics, one line per N."""
         head = (f"{'N':>10} {'conv':>5} {'rate_E':>8} {'rate_I':>8} {'slope_mu_E':>11} "
                 f"{'spread_mu_E':>11} {'silent_E':>9} {'silent_I':>9} {'imbal_E':>9}")
         rows = [head]

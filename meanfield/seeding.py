@@ -64,7 +64,7 @@ _SEED_TYPES = "an int >= 0, a numpy.random.SeedSequence, a numpy.random.Generato
 
 
 def resolve_seed(seed=None) -> tuple[np.random.SeedSequence, object]:
-    """The root ``SeedSequence`` of ``seed`` and the JSON-friendly record of it.
+    """Return the root ``SeedSequence`` of ``seed`` and the JSON-friendly record of it.
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def _keys(name: str) -> tuple:
 
 
 def stream_seed(seed, name: str) -> np.random.SeedSequence:
-    """The ``SeedSequence`` of the stream ``name`` of ``seed`` (see ``SEED_RULE``).
+    """Return the ``SeedSequence`` of the stream ``name`` of ``seed`` (see ``SEED_RULE``).
 
     ``seed`` is resolved with ``resolve_seed`` (so None and Generator seeds give a fresh
     root at every call: resolve once and pass the root when several streams must share it).
@@ -182,7 +182,7 @@ def streams(seed, *names: str) -> dict[str, np.random.Generator]:
 
 
 def seed_from_record(record, rule: str | None = SEED_RULE):
-    """The seed that repeats a recorded draw: the inverse of the records of ``resolve_seed``.
+    """Return the seed that repeats a recorded draw (the inverse of ``resolve_seed``'s record).
 
     Parameters
     ----------
@@ -222,8 +222,9 @@ def seed_from_record(record, rule: str | None = SEED_RULE):
 
 
 def as_generator(seed=None) -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` for ``seed`` (for stand-alone draws such as
-    ``LabelDistribution.sample``).
+    """Return a ``numpy.random.Generator`` for ``seed``.
+
+    For stand-alone draws such as ``LabelDistribution.sample``.
 
     Parameters
     ----------

@@ -112,6 +112,7 @@ class SemiBalancedResult:
         0 success; 1 a state was found but its complementarity residual exceeds ``tol``;
         2 no state found (complementary-pivot path ended on a ray, or degenerate).
     message : str
+        What the solver did, and why it failed when ``success`` is False.
     method : str
         "lemke" (complementary-pivot path) or "balanced" (condition (B) feasible: linear
         program, then the minimum-norm balanced profile).
@@ -119,6 +120,7 @@ class SemiBalancedResult:
         Segments of the complementary-pivot paths (the work done; each costs one small
         dense solve and O(n m) for the brackets).
     model_name : str
+        ``DegreeModel.name`` of the model solved.
     wall_time : float
         Wall time, s.
     """
@@ -235,7 +237,7 @@ class SemiBalancedResult:
         return (w * np.abs(T @ (x - r_near))).reshape(2, -1).sum(axis=1)
 
     def summary(self) -> str:
-        """A few lines for humans."""
+        """Return a few lines for humans: status, rates, diagnostics."""
         state = "balanced (condition (B) holds)" if self.feasible else "semi-balanced"
         lines = [f"SemiBalancedResult: {self.model_name}, {state}, "
                  f"{'unique' if self.unique else 'NOT unique'}, "
@@ -446,7 +448,7 @@ def _range_basis(prob: _Problem, cols: np.ndarray, rel: float = 1e-12):
 
 
 def _min_norm(V, h, w, u):
-    """argmin 1/2 sum w r^2 s.t. V^T r = h, 0 <= r <= u (dual semismooth Newton).
+    """Find argmin 1/2 sum w r^2 s.t. V^T r = h, 0 <= r <= u (dual semismooth Newton).
 
     The minimiser is r = clip(V lam / w, 0, u) for the multipliers lam (k,) that solve
     V^T r(lam) = h; the dual is concave and piecewise quadratic, Newton with an Armijo
@@ -556,7 +558,7 @@ def _face_profile(prob: _Problem, r0: np.ndarray):
 
 
 def _is_singleton(V, h, u, rz) -> bool:
-    """True when {r: V^T r = h, 0 <= r <= u} is the single point rz."""
+    """Return True when {r: V^T r = h, 0 <= r <= u} is the single point rz."""
     nz, k = V.shape
     if nz == 0 or k == nz:
         return True
@@ -660,7 +662,7 @@ def _resolve_r_max(params: NetworkParams, r_max) -> np.ndarray:
 def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
                   n_nodes: int | None = None, r_max="refractory", tol: float = COMPLEMENTARITY_TOL,
                   strict: bool = False, max_pivots: int | None = None) -> SemiBalancedResult:
-    r"""The semi-balanced N -> infinity limit of every label's rate (a box LCP on the grid).
+    r"""Solve for the semi-balanced N -> infinity limit of every label's rate (a box LCP).
 
     Parameters
     ----------

@@ -20,13 +20,13 @@ __all__ = ["symbols", "balanced_state", "balance_inequalities", "case_c_moments"
 
 
 def symbols() -> dict:
-    """The sympy symbols: w_EE, w_EI, w_IE, w_II (real), X_E, X_I (real), c (real)."""
+    """Return the sympy symbols: w_EE, w_EI, w_IE, w_II (real), X_E, X_I (real), c (real)."""
     names = ["w_EE", "w_EI", "w_IE", "w_II", "X_E", "X_I", "c"]
     return {n: sp.Symbol(n, real=True) for n in names}
 
 
 def balanced_state() -> dict:
-    """r = -W^{-1} X and det W as simplified sympy expressions.
+    """Return r = -W^{-1} X and det W as simplified sympy expressions.
 
     Returns
     -------
@@ -41,7 +41,7 @@ def balanced_state() -> dict:
 
 
 def balance_inequalities() -> dict:
-    """The van Vreeswijk-Sompolinsky conditions as sympy relations.
+    """Return the van Vreeswijk-Sompolinsky conditions as sympy relations.
 
     ``external_vs_inhibitory``: X_E/X_I > w_EI/w_II; ``inhibition_dominates``:
     w_EI/w_II > w_EE/w_IE (both ratios of magnitudes, since w_EI, w_II < 0).

@@ -98,7 +98,7 @@ def _finite_or_raise(values: np.ndarray, func: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- LIF
 def _lif_parts(mu, sigma, tau_s, neuron: LIF):
-    """log r and the dimensionless thresholds on flat arrays (see ``lif_rate``)."""
+    """Return log r and the dimensionless thresholds on flat arrays (see ``lif_rate``)."""
     shift = 0.5 * ALPHA_FB * np.sqrt(tau_s / neuron.tau_m)
     c_th = (neuron.theta - mu) / sigma
     c_r = (neuron.V_r - mu) / sigma
@@ -206,7 +206,7 @@ def _lif_log_prefactor(log_r, sigma, neuron: LIF):
 
 
 def lif_rate_dmu(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
-    r"""Derivative of ``lif_rate`` with respect to ``mu``, in Hz/mV (analytic).
+    r"""Compute the derivative of ``lif_rate`` with respect to ``mu``, in Hz/mV (analytic).
 
     Parameters and raises as ``lif_rate``.
 
@@ -248,7 +248,7 @@ def lif_rate_dmu(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
 
 
 def lif_rate_dsigma(mu, sigma, neuron: LIF, tau_s=0.0) -> np.ndarray:
-    r"""Derivative of ``lif_rate`` with respect to ``sigma``, in Hz/mV (analytic).
+    r"""Compute the derivative of ``lif_rate`` with respect to ``sigma``, in Hz/mV (analytic).
 
     Parameters and raises as ``lif_rate``.
 
@@ -407,7 +407,7 @@ def _eif_central_difference(mu, sigma, neuron, dV, V_lb, wrt: str):
 
 
 def eif_rate_dmu(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray:
-    r"""Derivative of ``eif_rate`` with respect to ``mu``, in Hz/mV (central difference).
+    r"""Compute the derivative of ``eif_rate`` with respect to ``mu``, Hz/mV (central difference).
 
     Parameters, raises as ``eif_rate``.
 
@@ -441,7 +441,7 @@ def eif_rate_dmu(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.nda
 
 
 def eif_rate_dsigma(mu, sigma, neuron, dV: float = DEFAULT_DV, V_lb=None) -> np.ndarray:
-    r"""Derivative of ``eif_rate`` with respect to ``sigma``, in Hz/mV (central difference).
+    r"""Compute the derivative of ``eif_rate`` with respect to ``sigma``, Hz/mV (central difference).
 
     Parameters, raises as ``eif_rate``.
 
@@ -489,7 +489,7 @@ def _dispatch(mu, sigma, neuron, tau_s, lif_func, eif_func, name):
 
 
 def rate(mu, sigma, neuron, tau_s=0.0) -> np.ndarray:
-    r"""Firing rate in Hz of a LIF or EIF neuron: ``lif_rate`` or ``eif_rate``.
+    r"""Compute the firing rate in Hz of a LIF or EIF neuron: ``lif_rate`` or ``eif_rate``.
 
     Parameters
     ----------

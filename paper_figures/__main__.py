@@ -74,6 +74,7 @@ def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=None) ->
 
 
 def main(argv=None) -> int:
+    """Run the command line; return the exit code (0 when every claim passes, else 1)."""
     ap = argparse.ArgumentParser(prog="python -m paper_figures",
                                  description="Regenerate the figures and check every claim.")
     ap.add_argument("--quick", action="store_true",

@@ -22,7 +22,7 @@ from .claims import with_theory
 
 
 def ladder_settings(quick: bool) -> dict:
-    """The N-ladder and durations of Figs 1 and 2: quick (CI) or full."""
+    """Return the N-ladder and durations of Figs 1 and 2: quick (CI) or full."""
     if quick:
         return {"Ns": [2500, 5000, 10000], "T": 2.0, "burn_in": 0.5}
     return {"Ns": [2500, 5000, 10000, 20000, 40000], "T": 6.0, "burn_in": 1.0}
@@ -89,7 +89,9 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
 
 
 def _std_se(x) -> float:
-    r"""Standard error of the standard deviation of ``x`` (delta method, any distribution).
+    r"""Estimate the standard error of the standard deviation of ``x`` (delta method).
+
+    Valid for any distribution.
 
     :math:`\mathrm{Var}(s^2) \approx (m_4 - s^4)/n`, so :math:`SE(s) = \sqrt{(m_4 - s^4)/n}/(2s)`
     with :math:`m_4` the fourth central moment (Gaussian x: :math:`s/\sqrt{2n}`).

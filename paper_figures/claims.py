@@ -97,7 +97,7 @@ def theory_failures(points) -> list:
 
 
 def with_theory(claim_id: str, text: str, ok: bool, points) -> Claim:
-    """A claim that uses theory numbers: FAIL, naming the points, where it did not converge."""
+    """Make a claim that uses theory numbers: FAIL, naming the points, where it did not converge."""
     bad = theory_failures(points)
     if bad:
         return Claim(claim_id, f"{text} -- theory NOT CONVERGED at {', '.join(bad)}", False)

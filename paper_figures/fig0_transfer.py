@@ -60,8 +60,11 @@ def _run(neuron, tau_X, mu_range, T, *, seed):
 
 
 def compute(quick: bool = False, *, seed: int = 0, **_) -> dict:
-    """LIF and EIF panels; each panel is one whole point (network and noise) with its own
-    integer seed, ``seed`` and ``seed + 1``, so the two panels are independent."""
+    """Simulate the LIF and EIF panels and compute their transfer curves.
+
+    Each panel is one whole point (network and noise) with its own integer seed, ``seed``
+    and ``seed + 1``, so the two panels are independent.
+    """
     T = 5.0 if quick else 30.0
     lif = LIF(tau_m=0.02, E_L=0.0, theta=20.0, V_r=10.0, tau_ref=0.002)
     eif = EIF()
@@ -71,6 +74,7 @@ def compute(quick: bool = False, *, seed: int = 0, **_) -> dict:
 
 
 def plot(data):
+    """Draw the LIF and EIF panels: simulated rates (with SE) against the theory, Hz vs mV."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -108,7 +112,7 @@ CLAIM_IDS = ("fig0.lif_within_10pct", "fig0.eif_within_10pct", "fig0.lif_filter_
 
 
 def check_claims(data) -> list:
-    """The transfer-function claims, each a ``Claim``; ids ``CLAIM_IDS``.
+    """Judge the transfer-function claims, each a ``Claim``; ids ``CLAIM_IDS``.
 
     The 10 % bar applies where the theory rate is >= 1 Hz; the largest deviation is printed
     with its sign (+: simulation above theory) and where it occurs.

@@ -22,6 +22,22 @@ HOMOGENEOUS = DegreeModel.homogeneous().spec
 
 
 def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+    """Simulate Case B and the homogeneous network on the N-ladder, with their theory.
+
+    Parameters
+    ----------
+    quick : bool
+        Reduced sizes and durations (``ladder_settings``).
+    seed : int
+        Whole-point seed (network and noise); extra homogeneous points use ``seed + k``.
+    executor, cache_dir
+        As in ``validation.sweep``.
+
+    Returns
+    -------
+    dict
+        The points, the homogeneous points, the EIF point and the feasibility of (B).
+    """
     s = ladder_settings(quick)
     pts = [dict(preset=PRESET, model_spec=MODEL, N=N, T=s["T"], burn_in=s["burn_in"], seed=seed)
            for N in s["Ns"]]
@@ -39,6 +55,7 @@ def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=
 
 
 def plot(data):
+    """Draw the Case B ladder panels and the EIF panel from ``compute``'s data."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4))
@@ -61,7 +78,7 @@ def _binomial_se(f, n):
 
 
 def check_claims(data) -> list:
-    """The claims of Case B (docs/theory.md section 7.1), each a ``Claim``; ids ``CLAIM_IDS``.
+    """Judge the claims of Case B (docs/theory.md section 7.1), each a ``Claim``; ids ``CLAIM_IDS``.
 
     Exponents of N are judged by ``claims.exponent_claim`` (target 1/2). "No spike" is
     counted in the measuring window (printed), compared between Case B and the homogeneous

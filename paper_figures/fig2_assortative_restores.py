@@ -40,6 +40,23 @@ def theory_ladder(model_spec: dict, Ns=THEORY_LADDER, preset: str = PRESET) -> l
 
 
 def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+    """Simulate Case C on the N-ladder, with its theory and the theory ladder to larger N.
+
+    Parameters
+    ----------
+    quick : bool
+        Reduced sizes and durations (``ladder_settings``).
+    seed : int
+        Whole-point seed (network and noise).
+    executor, cache_dir
+        As in ``validation.sweep``.
+
+    Returns
+    -------
+    dict
+        The points, the EIF point, the feasibility of (B), ``c``, the balanced rates ``R``
+        (Hz) and the theory ladder.
+    """
     s = ladder_settings(quick)
     pts = [dict(preset=PRESET, model_spec=MODEL, N=N, T=s["T"], burn_in=s["burn_in"], seed=seed)
            for N in s["Ns"]]
@@ -51,6 +68,7 @@ def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=
 
 
 def plot(data):
+    """Draw the Case C ladder panels and the EIF panel from ``compute``'s data."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4))
@@ -94,7 +112,7 @@ def _profile_distances(points, a: int) -> list:
 
 
 def check_claims(data) -> list:
-    """The claims of Case C (docs/theory.md section 7.2), each a ``Claim``; ids ``CLAIM_IDS``.
+    """Judge the claims of Case C (docs/theory.md section 7.2), each a ``Claim``; ids ``CLAIM_IDS``.
 
     Exponents are judged by ``claims.exponent_claim`` (target 0: mean inputs stay O(1));
     "spike less" is the sign of the rank correlation of label and rate, judged at 3 SE (its

@@ -44,6 +44,22 @@ def crossover_cv(Ns, cvs, index) -> np.ndarray:
 
 
 def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+    """Simulate Case A and compute the Case B crossover index over (N, in-degree CV).
+
+    Parameters
+    ----------
+    quick : bool
+        Fewer sizes, a coarser (N, CV) grid and shorter runs.
+    seed : int
+        Whole-point seed (network and noise) of the Case A points.
+    executor, cache_dir
+        As in ``validation.sweep``.
+
+    Returns
+    -------
+    dict
+        The Case A points and the crossover grid (``Ns``, ``cvs``, ``index``, ``K``).
+    """
     T, burn = (2.0, 0.5) if quick else (6.0, 1.0)
     Ns_A = [10000] if quick else [10000, 40000]
     pts = [dict(preset=PRESET, model_spec=CASE_A, N=N, T=T, burn_in=burn, seed=seed) for N in Ns_A]
@@ -66,6 +82,7 @@ def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=
 
 
 def plot(data):
+    """Draw the Case A panel and the crossover map with the line sqrt(K) CV = 1."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
@@ -104,7 +121,7 @@ CLAIM_IDS = ("fig3.feasible_A", "fig3.sign_A", "fig3.agree_E", "fig3.agree_I", "
 
 
 def check_claims(data) -> list:
-    """The claims of Case A and the crossover, each a ``Claim``; ids ``CLAIM_IDS``.
+    """Judge the claims of Case A and the crossover, each a ``Claim``; ids ``CLAIM_IDS``.
 
     Claims that use theory numbers FAIL where it did not converge (the Case A point, or
     the (N, CV) points of the crossover grid, named).

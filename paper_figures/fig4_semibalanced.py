@@ -38,6 +38,22 @@ def _rel_dist(mean, limit) -> float:
 
 
 def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
+    """Compute the semi-balanced limit, the finite-N theory ladder and the simulations.
+
+    Parameters
+    ----------
+    quick : bool
+        Fewer sizes and shorter runs.
+    seed : int
+        Whole-point seed (network and noise) of the simulated points.
+    executor, cache_dir
+        As in ``validation.sweep``.
+
+    Returns
+    -------
+    dict
+        The theory profiles, the limit, the simulated points and their distances to it.
+    """
     params = NetworkParams.preset(PRESET)
     model = DegreeModel.from_spec(MODEL)
     Ns_th = [10**3, 10**4, 10**5, 10**6, 10**7] if quick else \
@@ -74,6 +90,7 @@ def _fmt(x) -> str:
 
 
 def plot(data):
+    """Draw the profiles, the cumulative profile and the approach to the limit against N."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 3, figsize=(16, 8.5))
@@ -171,7 +188,7 @@ CLAIM_IDS = ("fig4.limit_low_end_active", "fig4.limit_means", "fig4.active_fract
 
 
 def check_claims(data) -> list:
-    """The claims of the semi-balanced limit, each a ``Claim``; ids ``CLAIM_IDS``.
+    """Judge the claims of the semi-balanced limit, each a ``Claim``; ids ``CLAIM_IDS``.
 
     The limit's claims need ``semi_balanced`` to have succeeded; the theory-ladder claims
     FAIL, naming the point, where the finite-N theory did not converge.

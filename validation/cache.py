@@ -67,8 +67,10 @@ def _encode(obj, h) -> None:
 
 
 def content_hash(*parts, version: str | None = None) -> str:
-    """Hex SHA-256 of the canonical encoding of ``parts`` plus the package version and
-    the seeding rule (a seed in ``parts`` means another draw under another rule).
+    """Return the hex SHA-256 of ``parts``, the package version and the seeding rule.
+
+    ``parts`` are encoded canonically; the seeding rule is included because a seed in
+    ``parts`` means another draw under another rule.
 
     Examples
     --------
@@ -97,12 +99,14 @@ class DiskCache:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> pathlib.Path:
+        """Return the file of ``key`` (``<folder>/<key>.pkl``; it may not exist)."""
         return self.folder / f"{key}.pkl"
 
     def __contains__(self, key: str) -> bool:
         return self.path(key).exists()
 
     def get(self, key: str):
+        """Return the result stored under ``key``; KeyError if another version wrote it."""
         with open(self.path(key), "rb") as f:
             payload = pickle.load(f)
         if payload.get("version") != meanfield.__version__:
@@ -110,13 +114,16 @@ class DiskCache:
         return payload["result"]
 
     def put(self, key: str, result, meta: dict | None = None) -> None:
+        """Store ``result`` (and a JSON-friendly ``meta``) under ``key``, atomically."""
         payload = {"version": meanfield.__version__, "meta": meta or {}, "result": result}
         with atomic_open(self.path(key)) as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     def keys(self) -> list[str]:
+        """Return the stored keys, sorted."""
         return sorted(p.stem for p in self.folder.glob("*.pkl"))
 
     def describe(self, key: str) -> str:
+        """Return the ``meta`` stored with ``key`` as a JSON string."""
         with open(self.path(key), "rb") as f:
             return json.dumps(pickle.load(f).get("meta", {}), default=str)

@@ -23,7 +23,7 @@ __all__ = ["compare", "Comparison", "PopulationComparison", "scalar_label", "the
 
 
 def scalar_label(label: np.ndarray) -> np.ndarray:
-    """The scalar label coordinate used for binning: the label, or its in-factor (column 0)."""
+    """Return the scalar label coordinate used for binning: the label, or its in-factor."""
     label = np.asarray(label, dtype=float)
     return label if label.ndim == 1 else label[:, 0]
 
@@ -142,6 +142,10 @@ class PopulationComparison:
         return np.where(judged, ok, True)
 
     def judged_bins(self, min_count: int = 200, min_theory_rate: float = 1.0) -> np.ndarray:
+        """Return True for the bins that ``agreement`` judges, False for the others.
+
+        Judged: ``count >= min_count`` neurons and ``theory_rate >= min_theory_rate`` (Hz).
+        """
         return (self.count >= min_count) & (self.theory_rate >= min_theory_rate)
 
 
@@ -159,14 +163,16 @@ class Comparison:
 
     @property
     def E(self) -> PopulationComparison:
+        """The comparison of the excitatory population."""
         return self.populations[0]
 
     @property
     def I(self) -> PopulationComparison:  # noqa: E743 - the paper's population name
+        """The comparison of the inhibitory population."""
         return self.populations[1]
 
     def summary(self) -> str:
-        """A table a person can read."""
+        """Return a table a person can read: theory and simulation per label bin."""
         lines = [f"theory vs simulation: N = {self.N}, {self.duration:g} s measured"]
         for pc in self.populations:
             lines.append(f"{pc.population}: mean rate sim {pc.sim_mean_rate:.3f} Hz, theory "

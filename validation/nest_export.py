@@ -266,6 +266,7 @@ class NestNetwork:
     n_synapses : int
         Recurrent synapses passed to NEST (this process's share under MPI).
     params : NetworkParams
+        The parameters built (weights, time constants, neurons, r_X).
     dt : float
         Resolution, s.
     external : str
@@ -273,8 +274,10 @@ class NestNetwork:
     method : str
         ``"arrays"`` (one-to-one array connect) or ``"per_target"`` (MPI-safe).
     seed : int, dict or None
-        The seed, recorded as by ``simulate``; ``nest_seed`` the ``rng_seed`` given to NEST.
+        The seed, recorded as by ``simulate``.
     nest_seed : int
+        The ``rng_seed`` given to NEST, drawn from the "noise.external_input" stream of
+        ``seed``.
     seed_rule : str
         The rule that turned ``seed`` into the streams (``meanfield.seeding.SEED_RULE``).
     V0 : ndarray, shape (N,)
@@ -282,6 +285,9 @@ class NestNetwork:
     build_time : float
         Wall-clock seconds spent building.
     nest_version : str
+        ``nest.__version__`` of the kernel that built it.
+    population : ndarray of int8, shape (N,)
+        0 for E, 1 for I.
     """
 
     neurons: object
@@ -329,7 +335,7 @@ class NestNetwork:
         return np.where(hit, order[pos], -1).astype(np.int64)
 
     def connections(self) -> dict:
-        """The recurrent synapses as NEST holds them (this process's share under MPI).
+        """Read the recurrent synapses as NEST holds them (this process's share under MPI).
 
         Returns
         -------
@@ -717,12 +723,15 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
 # ----------------------------------------------------------------------------- result
 @dataclass(frozen=True, repr=False, eq=False)
 class NestResult(SpikeRecord):
-    """Result of ``run_nest`` (frozen; arrays read-only): the fields of
-    ``SimulationResult`` that a NEST run provides, with the same meaning and units.
+    """Result of ``run_nest`` (frozen; arrays read-only).
+
+    The fields of ``SimulationResult`` that a NEST run provides, with the same meaning and
+    units.
 
     Attributes
     ----------
     params : NetworkParams
+        The parameters simulated.
     population : ndarray of int8, shape (N,)
         0 for E, 1 for I.
     spike_ids : ndarray of int32, shape (S,)
@@ -740,8 +749,9 @@ class NestResult(SpikeRecord):
     T, dt, t_start, t_stop : float
         Duration, resolution and measurement window, s.
     seed : int, dict or None
-        The seed, recorded as by ``simulate``; ``nest_seed`` the ``rng_seed`` given to NEST.
+        The seed, recorded as by ``simulate``.
     nest_seed : int
+        The ``rng_seed`` given to NEST.
     seed_rule : str or None
         The rule that turned ``seed`` into the streams (``meanfield.seeding.SEED_RULE``).
     models : tuple of str
@@ -749,9 +759,11 @@ class NestResult(SpikeRecord):
     n_synapses : int
         Recurrent synapses created.
     external : str
+        ``"poisson"`` or ``"network"`` (see ``NestNetwork``).
     build_time, wall_time : float
         Seconds to build the network and to simulate.
     nest_version : str
+        ``nest.__version__`` of the kernel that ran it.
     """
 
     params: NetworkParams
@@ -792,8 +804,11 @@ class NestResult(SpikeRecord):
         return float(self.rate[self.local].mean())
 
     def rates(self, t_start=None, t_stop=None) -> np.ndarray:
-        """Firing rate of every neuron over ``(t_start, t_stop]`` (s; default the
-        measurement window), Hz, shape (N,); NaN for non-local neurons."""
+        """Compute the firing rate of every neuron over ``(t_start, t_stop]``, Hz, shape (N,).
+
+        ``t_start``, ``t_stop`` in s (default the measurement window); NaN for the neurons
+        of other MPI ranks.
+        """
         return np.where(self.local, SpikeRecord.rates(self, t_start, t_stop), np.nan)
 
     def summary(self) -> str:

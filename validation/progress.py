@@ -35,7 +35,7 @@ class _NoBar:
 
 def progress_bar(total: float, *, enabled=None, desc: str = "", unit: str = "it",
                  stream=None, delay: float = 2.0, interval: float = 0.5):
-    """A ``tqdm`` progress bar, or a silent stand-in with the same methods.
+    """Return a ``tqdm`` progress bar, or a silent stand-in with the same methods.
 
     Parameters
     ----------

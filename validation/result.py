@@ -54,7 +54,7 @@ def _window_mask(spike_times: np.ndarray, t_start: float, t_stop: float, dt: flo
 
 
 def spike_counts(spike_ids: np.ndarray, N: int) -> np.ndarray:
-    """Number of spikes of every neuron, int64 array of shape (N,). O(S)."""
+    """Count the spikes of every neuron: int64 array of shape (N,). O(S)."""
     return np.bincount(np.asarray(spike_ids, dtype=np.intp), minlength=N).astype(np.int64)
 
 
@@ -103,8 +103,9 @@ def isi_cv(spike_ids: np.ndarray, spike_times: np.ndarray, N: int, min_spikes: i
 
 
 class SpikeRecord:
-    """Views shared by every flat spike record of N neurons (``SimulationResult``, and
-    ``NestResult`` of ``validation.nest_export``).
+    """Views shared by every flat spike record of N neurons.
+
+    The records are ``SimulationResult`` and ``NestResult`` of ``validation.nest_export``.
 
     Subclasses provide ``population``, ``spike_ids``, ``spike_times``, ``dt``, ``t_start``
     and ``t_stop``.
@@ -129,7 +130,7 @@ class SpikeRecord:
         return t0, t1
 
     def rates(self, t_start=None, t_stop=None) -> np.ndarray:
-        """Firing rate of every neuron over ``(t_start, t_stop]``, Hz, shape (N,).
+        """Compute the firing rate of every neuron over ``(t_start, t_stop]``, Hz, shape (N,).
 
         Parameters
         ----------
@@ -235,13 +236,16 @@ class SimulationResult(SpikeRecord):
     # ------------------------------------------------------------------ balance
     @property
     def mu(self) -> np.ndarray:
-        r"""Time-averaged total input of every neuron, mV, shape (N,):
-        :math:`\mu_j = E_L + \mathrm{drive}_j + \sum_b` ``mean_input[j, b]``."""
+        r"""Time-averaged total input of every neuron, mV, shape (N,).
+
+        :math:`\mu_j = E_L + \mathrm{drive}_j + \sum_b` ``mean_input[j, b]``.
+        """
         return self.E_L + self.drive + self.mean_input.sum(axis=1)
 
     @property
     def balance_index(self) -> np.ndarray:
-        r"""Net synaptic input over its excitatory part, shape (N,), dimensionless:
+        r"""Net synaptic input over its excitatory part, shape (N,), dimensionless.
+
         :math:`|\sum_b \bar\mu_b| / (\bar\mu_E + \bar\mu_X)` (docs/theory.md section 6).
 
         Small (O(1/sqrt(K))) for a balanced neuron, O(1) when excitation is not cancelled.
@@ -279,7 +283,7 @@ class SimulationResult(SpikeRecord):
         return isi_cv(self.spike_ids[m], self.spike_times[m], self.N, min_spikes)
 
     def binned_rate(self, bin_width: float, population=None, t_start=0.0, t_stop=None):
-        """Population rate in bins, Hz per neuron.
+        """Compute the population rate in bins, Hz per neuron.
 
         Parameters
         ----------
@@ -319,7 +323,7 @@ class SimulationResult(SpikeRecord):
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
-        """A few lines for humans: window, rates, CV and the balance of the mean inputs."""
+        """Return a few lines for humans: window, rates, CV and the balance of the mean inputs."""
         rE, rI = self.population_rate
         mi = [self.mean_input[self.population == a].mean(axis=0) for a in (0, 1)]
         lines = [

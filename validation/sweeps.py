@@ -40,6 +40,7 @@ class SweepResult:
     Attributes
     ----------
     points : list of dict
+        The keyword arguments of each call of ``func``, as given.
     results : list
         ``func(**point)`` for each point (None where it failed; see ``errors``).
     keys : list of str
@@ -64,6 +65,7 @@ class SweepResult:
 
     @property
     def n_computed(self) -> int:
+        """Number of points computed in this call (not read from the cache, not failed)."""
         return sum(1 for r, c in zip(self.results, self.from_cache) if not c and r is not None)
 
     def __iter__(self):
