@@ -86,7 +86,22 @@ def balanced_rates(params: NetworkParams) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BalanceCheck:
-    """One named condition for a positive, stable balanced state."""
+    """One named condition for a positive, stable balanced state.
+
+    Attributes
+    ----------
+    name : str
+        ``"positive_rates"``, ``"external_vs_inhibitory"``, ``"inhibition_dominates"``,
+        ``"stability"`` or ``"net_inhibition"``.
+    passed : bool
+        Whether the condition holds (True when not ``applicable``).
+    value : str
+        The quantity the condition was judged on, formatted with its unit.
+    explanation : str
+        What the condition requires, in words.
+    applicable : bool
+        False when the condition does not apply to these parameters (identical populations).
+    """
 
     name: str
     passed: bool
@@ -101,7 +116,15 @@ class BalanceCheck:
 
 @dataclass(frozen=True)
 class BalanceConditions:
-    """The checks of ``balance_conditions``; iterate, index by name, or read ``all_passed``."""
+    """The checks of ``balance_conditions``; iterate, index by name, or read ``all_passed``.
+
+    Attributes
+    ----------
+    checks : tuple of BalanceCheck
+        The checks in the order they were made.
+    rates : ndarray (2,)
+        Balanced rates :math:`-W^{-1} X` of E and I, Hz (NaN when W is singular).
+    """
 
     checks: tuple
     rates: np.ndarray

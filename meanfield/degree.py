@@ -40,7 +40,16 @@ def _component(t, i):
 
 
 class Kernel:
-    """A connection kernel m(t_post, t_pre). Subclasses implement ``pairs``."""
+    r"""A connection kernel m(t_post, t_pre). Subclasses implement ``pairs``.
+
+    Attributes
+    ----------
+    factors : tuple or None
+        ``((c_r, f_r, g_r), ...)`` when the kernel is :math:`\sum_r c_r f_r(t) g_r(t')`,
+        else None (then ``matrix`` evaluates ``pairs`` on every pair).
+    description : dict
+        JSON-friendly description for provenance.
+    """
 
     #: ``[(c_r, f_r, g_r), ...]`` when the kernel is ``sum_r c_r f_r(t) g_r(t')``, else None.
     factors: tuple | None = None
@@ -67,7 +76,15 @@ class Kernel:
 
 @dataclass(frozen=True, eq=False)
 class LowRankKernel(Kernel):
-    r""":math:`m(t, t') = \sum_r c_r f_r(t) g_r(t')` with vectorised callables f_r, g_r."""
+    r""":math:`m(t, t') = \sum_r c_r f_r(t) g_r(t')` with vectorised callables f_r, g_r.
+
+    Parameters
+    ----------
+    terms : tuple of (float, callable or None, callable or None)
+        The terms ``(c_r, f_r, g_r)``; None stands for the constant 1.
+    description : dict
+        JSON-friendly description for provenance.
+    """
 
     terms: tuple = ((1.0, None, None),)
     description: dict = field(default_factory=dict)
@@ -104,7 +121,16 @@ def _one(t):
 
 @dataclass(frozen=True, eq=False)
 class CallableKernel(Kernel):
-    """Any vectorised callable ``m(t_post, t_pre)`` evaluated elementwise."""
+    """Any vectorised callable ``m(t_post, t_pre)`` evaluated elementwise.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(t_post, t_pre) -> ndarray``, elementwise on equally long label arrays,
+        dimensionless, >= 0.
+    description : dict
+        JSON-friendly description for provenance.
+    """
 
     func: Callable = None
     description: dict = field(default_factory=dict)
@@ -124,6 +150,13 @@ class MatrixKernel(Kernel):
 
     Use it with ``Empirical``/discrete label distributions whose labels are the integer
     class indices (``DegreeModel.from_kernel`` sets this up).
+
+    Parameters
+    ----------
+    values : array_like (n_post, n_pre)
+        m between every pair of classes, finite, dimensionless (stored read-only).
+    description : dict
+        JSON-friendly description for provenance.
     """
 
     values: np.ndarray = None

@@ -92,7 +92,13 @@ def _mean_preserving(dist, n):
 class LabelDistribution:
     """Base class: a distribution of degree labels.
 
-    Subclasses implement ``ppf`` (1-d) or override ``sample``/``quadrature``.
+    Subclasses implement ``ppf`` (1-d) or override ``sample``/``quadrature``. Labels are
+    dimensionless degree factors (a neuron's degree over the population mean).
+
+    Attributes
+    ----------
+    dim : int
+        Dimension of one label: 1, or 2 for (in-factor, out-factor) pairs.
     """
 
     dim: int = 1
@@ -136,7 +142,13 @@ class LabelDistribution:
 
 @dataclass(frozen=True)
 class Constant(LabelDistribution):
-    """Every neuron has the same label ``value`` (homogeneous network)."""
+    """Every neuron has the same label ``value`` (homogeneous network).
+
+    Parameters
+    ----------
+    value : float
+        The label, > 0.
+    """
 
     value: float = 1.0
 
@@ -159,7 +171,13 @@ class Constant(LabelDistribution):
 
 @dataclass(frozen=True)
 class Uniform(LabelDistribution):
-    """Labels uniform on [lo, hi], 0 <= lo < hi."""
+    """Labels uniform on [lo, hi], 0 <= lo < hi.
+
+    Parameters
+    ----------
+    lo, hi : float
+        Lowest and highest label, 0 <= lo < hi.
+    """
 
     lo: float = 0.5
     hi: float = 1.5
@@ -182,7 +200,15 @@ class Uniform(LabelDistribution):
 
 @dataclass(frozen=True)
 class Gamma(LabelDistribution):
-    """Gamma-distributed labels with the given mean and coefficient of variation."""
+    """Gamma-distributed labels with the given mean and coefficient of variation.
+
+    Parameters
+    ----------
+    mean_value : float
+        Mean label, > 0.
+    cv : float
+        Coefficient of variation (sd / mean), in (0, 10].
+    """
 
     mean_value: float = 1.0
     cv: float = 0.2
@@ -209,7 +235,15 @@ class Gamma(LabelDistribution):
 
 @dataclass(frozen=True)
 class LogNormal(LabelDistribution):
-    """Log-normal labels with the given mean and coefficient of variation."""
+    """Log-normal labels with the given mean and coefficient of variation.
+
+    Parameters
+    ----------
+    mean_value : float
+        Mean label, > 0.
+    cv : float
+        Coefficient of variation (sd / mean), in (0, 10].
+    """
 
     mean_value: float = 1.0
     cv: float = 0.2
@@ -235,7 +269,15 @@ class LogNormal(LabelDistribution):
 
 @dataclass(frozen=True)
 class TruncatedNormal(LabelDistribution):
-    """Normal(loc, sd) truncated to [lo, hi] with lo >= 0."""
+    """Normal(loc, sd) truncated to [lo, hi] with lo >= 0.
+
+    Parameters
+    ----------
+    loc, sd : float
+        Mean and standard deviation of the normal before truncation, sd > 0.
+    lo, hi : float
+        Truncation bounds, 0 <= lo < hi.
+    """
 
     loc: float = 1.0
     sd: float = 0.15
@@ -269,6 +311,11 @@ class Empirical(LabelDistribution):
 
     ``quadrature(n)`` returns the sorted values (weights 1/len) when ``n`` is None or at
     least their number, and the means of ``n`` equal-count quantile bins otherwise.
+
+    Parameters
+    ----------
+    samples : array_like (n,)
+        The labels, >= 0, at least one (stored sorted and read-only).
     """
 
     samples: np.ndarray = field(default_factory=lambda: np.ones(1))
@@ -319,6 +366,13 @@ class GaussianCopula(LabelDistribution):
 
     Joined by a Gaussian copula with correlation ``rho`` between the underlying normal
     variables (rank correlation, not Pearson correlation of the factors).
+
+    Parameters
+    ----------
+    marginal_in, marginal_out : LabelDistribution
+        One-dimensional distributions of the in-factor and of the out-factor.
+    rho : float
+        Correlation of the underlying normal variables, in [-1, 1].
     """
 
     marginal_in: LabelDistribution = field(default_factory=Constant)

@@ -57,6 +57,11 @@ class LIF:
     tau_ref : float
         Absolute refractory period, s, in [0, 1].
 
+    Attributes
+    ----------
+    kind : str
+        ``"LIF"`` (a class constant, recorded by ``to_dict``).
+
     Examples
     --------
     >>> LIF(tau_m=0.02, theta=20.0, V_r=10.0).tau_m
@@ -125,6 +130,11 @@ class EIF:
         Refractory period, s, in [0, 1].
     V_lb : float
         Lower bound of the voltage, mV, < ``V_re``.
+
+    Attributes
+    ----------
+    kind : str
+        ``"EIF"`` (a class constant, recorded by ``to_dict``).
     """
 
     tau_m: float = 0.015

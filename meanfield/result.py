@@ -350,7 +350,6 @@ class NetworkMeanFieldResult:
     quenched : bool
         Whether the quenched-input correction was applied (``solve_network``'s Notes).
     wall_time : float
-
         Wall time of the solve, s (``elapsed`` is a deprecated alias).
     extra : dict
         ``eif_table_error`` when the EIF table was used.

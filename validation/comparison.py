@@ -103,6 +103,9 @@ class PopulationComparison:
     neuron_corr, neuron_rms : float
         Pearson correlation and RMS difference (Hz) of simulated and neuron-level theory
         rates over the population's neurons (NaN without neuron-level theory).
+    sim_mean_rate, theory_mean_rate : float
+        Population mean rate, Hz: simulated, and the degree-space theory at each neuron's
+        label averaged over the neurons (NaN without theory).
     """
 
     population: str
@@ -151,7 +154,19 @@ class PopulationComparison:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """Result of ``compare``: one ``PopulationComparison`` per population."""
+    """Result of ``compare``: one ``PopulationComparison`` per population.
+
+    Attributes
+    ----------
+    populations : tuple of PopulationComparison
+        E, then I (also ``self.E``, ``self.I``, ``self["E"]``).
+    N : int
+        Number of neurons of the network.
+    duration : float
+        Measured simulation time, s.
+    extra : dict
+        Free-form additions (empty from ``compare``).
+    """
 
     populations: tuple
     N: int
