@@ -1,0 +1,280 @@
+"""Stationary rate of a LIF/EIF neuron driven by exponentially filtered (colored) noise.
+
+One job: ``colored_rate(neuron, mu, sigma, tau_s)``, the transfer function r = Phi(mu,
+sigma, tau_s) for the input that exponential synapses actually deliver: an
+Ornstein-Uhlenbeck current of correlation time ``tau_s`` (docs/theory.md section 9),
+
+.. math::
+    \\tau_m \\dot V = -(V - E_L) + \\psi(V) + I, \\qquad
+    \\tau_s \\dot I = -(I - (\\mu - E_L)) + \\sigma \\sqrt{\\tau_m}\\,\\xi(t),
+
+with ``mu`` and ``sigma`` the mean and Brunel-convention amplitude of the unfiltered input
+(docs/theory.md section 4; ``validation.simulate`` realises exactly this I in the diffusion
+limit: each spike adds J/tau_b to a current decaying with tau_b, so sigma^2 = tau_m sum J^2
+K r is unchanged by the filter and the free membrane variance falls to
+sigma^2 / (2 (1 + tau_s/tau_m))). ``tau_s -> 0`` gives the white-noise rates
+``lif_rate`` / ``eif_rate`` (section 5); unlike the Fourcaud-Brunel shift
+(``lif_rate(..., tau_s=...)``) the result is accurate at any tau_s/tau_m up to 1 and for
+the EIF too.
+
+Method: the stationary two-dimensional Fokker-Planck equation in (V, I), solved by finite
+volumes (``meanfield._fokker_planck_2d``: upwind in V, Scharfetter-Gummel in I, absorbing
+flux at the spike cut re-injected at the reset after tau_ref with the OU transition of I
+during the refractory period, sparse direct solve). One solve costs 0.05-0.3 s, so
+``colored_rate`` interpolates a table of the ratio colored/white over (mu, sigma,
+tau_s/tau_m) per neuron model (``meanfield._colored_table``). Tables for the neurons of the
+presets ``akil2021`` (EIF) and ``akil2021_lif`` (LIF) ship with the package; for any other
+neuron the table is built on first use (a few minutes on 2 cores, progress bar with tqdm),
+cached on disk and reused (``build_colored_table``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+
+import numpy as np
+
+from . import _colored_table as _tab
+from . import _fokker_planck_2d as _fp
+from .errors import RegimeWarning
+from .params import EIF, LIF
+from .transfer import _check_neuron, _finite_or_raise, _moments, eif_rate, lif_rate
+
+__all__ = ["colored_rate", "colored_ratio", "build_colored_table", "COLORED_Q_MAX",
+           "METHODS"]
+
+COLORED_Q_MAX = 1.0
+"""Largest sqrt(tau_s/tau_m) of the tables and of the validation (tau_s <= tau_m)."""
+
+METHODS = ("auto", "table", "direct")
+"""Accepted values of ``colored_rate(method=...)``."""
+
+DIRECT_WARN_AT = 20
+"""``method="auto"``: warn when more points than this need the (slow) direct solver."""
+
+_log = logging.getLogger(__name__)
+
+
+def _white(neuron, mu, sigma):
+    return lif_rate(mu, sigma, neuron) if isinstance(neuron, LIF) else eif_rate(mu, sigma, neuron)
+
+
+def _direct(neuron, mu, sigma, tau_s) -> np.ndarray:
+    """The 2-D Fokker-Planck rate at each point (flat arrays; tau_s > 0), Hz, >= 0."""
+    out = np.empty(mu.size)
+    for i in range(mu.size):
+        out[i] = _fp.rate(neuron, float(mu[i]), float(sigma[i]), float(tau_s[i]),
+                          _tab.SOLVER_GRID)
+    return np.maximum(out, 0.0)
+
+
+def colored_ratio(neuron, mu, sigma, tau_s, *, method: str = "auto") -> np.ndarray:
+    """Ratio of the colored-noise rate to the white-noise rate, dimensionless.
+
+    Parameters, raises and warnings as ``colored_rate``; returns an array of the broadcast
+    shape with ``colored_rate = colored_ratio * white rate`` (1 where ``tau_s == 0``).
+    Useful to a solver that already has the white rate and its derivatives.
+    """
+    ratio, _ = _ratio_and_white(neuron, mu, sigma, tau_s, method, need_white=False)
+    return ratio
+
+
+def _ratio_and_white(neuron, mu, sigma, tau_s, method, need_white):
+    _check_neuron(neuron, (LIF, EIF), "colored_rate")
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r} is not allowed; allowed: {METHODS}")
+    (mu, sigma, tau_s), shape = _moments(mu, sigma, tau_s)
+    ratio = np.ones(mu.size)
+    white = None
+    q = np.sqrt(tau_s / neuron.tau_m)
+    col = q > 0
+    beyond = q > COLORED_Q_MAX * (1 + 1e-12)
+    if beyond.any():
+        warnings.warn(
+            f"tau_s = {float(tau_s.max())!r} s exceeds tau_m = {neuron.tau_m!r} s: colored_rate "
+            f"is validated (and tabulated) for tau_s/tau_m <= {COLORED_Q_MAX ** 2:g}; these "
+            f"{int(beyond.sum())} points use the direct Fokker-Planck solver, whose accuracy "
+            f"there has not been checked against simulation", RegimeWarning, stacklevel=3)
+    direct = col.copy() if method == "direct" else np.zeros(mu.size, bool)
+    if method != "direct" and col.any():
+        table = _tab.get_table(neuron)
+        inside = col & table.covers(sigma, q)
+        if inside.any():
+            x = (mu[inside] - _tab.v_ref(neuron)) / sigma[inside]
+            ratio[inside] = np.exp(table.log_ratio_at(x, sigma[inside], q[inside]))
+        outside = col & ~inside
+        if outside.any():
+            if method == "table":
+                lo, hi = table.sigma_range
+                i = int(np.flatnonzero(outside)[0])
+                raise ValueError(
+                    f"point (mu = {mu[i]!r} mV, sigma = {sigma[i]!r} mV, tau_s = {tau_s[i]!r} s) "
+                    f"lies outside the colored-rate table; allowed with method='table': sigma in "
+                    f"[{lo:.3g}, {hi:.3g}] mV and tau_s/tau_m <= {table.q_max ** 2:g} (use "
+                    f"method='auto' or 'direct' for the Fokker-Planck solver)")
+            direct = outside
+            n_out = int(outside.sum())
+            if n_out > DIRECT_WARN_AT:
+                lo, hi = table.sigma_range
+                warnings.warn(
+                    f"{n_out} points lie outside the colored-rate table (sigma in [{lo:.3g}, "
+                    f"{hi:.3g}] mV, tau_s/tau_m <= {table.q_max ** 2:g}) and are computed with the "
+                    f"direct Fokker-Planck solver (0.05-0.3 s each)", RegimeWarning, stacklevel=3)
+    if direct.any():
+        white_d = np.asarray(_white(neuron, mu[direct], sigma[direct]), dtype=float)
+        r_d = _direct(neuron, mu[direct], sigma[direct], tau_s[direct])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio[direct] = np.where(white_d > 0, r_d / white_d, 0.0)
+    if need_white:
+        white = np.empty(mu.size)
+        exact = ~col
+        if isinstance(neuron, EIF) and col.any():     # interpolated (fast), see log_white_eif
+            lw = _tab.log_white_eif(neuron, mu[col], sigma[col])
+            exact[col] = np.isnan(lw)
+            white[col] = np.exp(lw)
+        else:
+            exact[:] = True
+        if exact.any():
+            white[exact] = np.asarray(_white(neuron, mu[exact], sigma[exact]), dtype=float)
+    return _finite_or_raise(ratio, "colored_rate").reshape(shape), white
+
+
+def colored_rate(neuron, mu, sigma, tau_s, *, method: str = "auto") -> np.ndarray:
+    """Stationary rate of a LIF or EIF neuron under exponentially filtered noise, in Hz.
+
+    Parameters
+    ----------
+    neuron : LIF or EIF
+        Neuron parameters (``meanfield.params``).
+    mu : array_like
+        Mean input, mV, absolute (includes ``E_L``); any finite value.
+    sigma : array_like
+        Noise amplitude of the unfiltered input, mV, > 0 (Brunel convention, docs/theory.md
+        section 4: sigma^2 = tau_m sum_b J_b^2 K_b r_b).
+    tau_s : array_like
+        Synaptic (filter) time constant, s, in [0, 1]; 0 gives the white-noise rate exactly.
+        Validated for ``tau_s <= tau_m``; beyond, a ``RegimeWarning``.
+        ``mu``, ``sigma`` and ``tau_s`` broadcast together.
+    method : {"auto", "table", "direct"}
+        "auto" (default): the neuron's table (built and cached on first use if it is
+        missing: minutes), and the direct solver for points outside its sigma or
+        tau_s/tau_m range. "table": the table only; points outside raise ``ValueError``.
+        "direct": the 2-D Fokker-Planck solver at every point (0.05-0.3 s a point).
+
+    Returns
+    -------
+    ndarray
+        Rate in Hz, shape ``np.broadcast_shapes(mu, sigma, tau_s)``, in [0, 1/tau_ref].
+
+    Raises
+    ------
+    ValueError
+        Non-finite ``mu``/``sigma``/``tau_s``, ``sigma <= 0``, ``tau_s`` outside [0, 1] s
+        (each naming the argument), an unknown ``method``, or (``method="table"``) a point
+        outside the table.
+    TypeError
+        ``neuron`` is not a ``LIF`` or ``EIF``.
+
+    Warns
+    -----
+    RegimeWarning
+        ``tau_s > tau_m`` (outside the validated range), or more than ``DIRECT_WARN_AT``
+        points outside the table (slow).
+
+    Notes
+    -----
+    Model (docs/theory.md section 9): in the total input ``u = E_L + I``,
+    ``tau_m dV/dt = u - V + psi(V)``, ``tau_s du/dt = -(u - mu) + sigma sqrt(tau_m) xi``;
+    spike at the cut (``theta`` / ``V_th``), V held at the reset for ``tau_ref`` while u
+    evolves, EIF floor ``V_lb``. The rate is the stationary probability flux through the
+    cut of the Fokker-Planck equation
+
+    .. math::
+        0 = -\\partial_V\\Big[\\frac{\\mu + s_u z - V + \\psi(V)}{\\tau_m} P\\Big]
+            + \\frac{1}{\\tau_s}\\partial_z\\big[z P + \\partial_z P\\big]
+            + \\text{re-injection at } V_r,
+        \\qquad s_u = \\sigma\\sqrt{\\tau_m/(2\\tau_s)},
+
+    in the standardised input ``z = (u - mu)/s_u``, normalised with the refractory mass
+    ``r tau_ref`` (discretisation: ``meanfield._fokker_planck_2d``). The flux leaving at the
+    cut re-enters at the reset after the exact OU transition of z over tau_ref (re-entering
+    instead with the z-profile of the outgoing flux, as if tau_ref << tau_s, raises the rate
+    by 0.6-6.6 % at tau_ref = 1 ms, tau_s/tau_m = 0.1-0.7 on the presets' neurons).
+
+    Table (``meanfield._colored_table``): log(colored/white) on 20 x 9 x 13 nodes of
+    ``x = (mu - V_ref)/sigma`` in [-4, 8] (``V_ref`` = ``theta`` for a LIF, ``V_T`` for an
+    EIF), sigma in [2, 51.3] mV and ``q = sqrt(tau_s/tau_m)`` in [0, 1], interpolated by
+    tensor-product Catmull-Rom (C1); the white rate is ``lif_rate``/``eif_rate``. Below
+    x = -4 (white rates below 2e-5 Hz) the log-ratio continues linearly in x; above x = 8 it
+    decays like (8/x)^2 to 0 (mean-driven limit). For an EIF with tau_s > 0 the white rate
+    itself is interpolated too (``meanfield._colored_table.log_white_eif``: 0.08 % or better
+    above x = -4), so that a lookup costs about 5 us a point (2 ms for 400 points, LIF and
+    EIF) instead of the 0.2 ms a point of ``eif_rate``; tau_s = 0 returns ``eif_rate``
+    itself.
+
+    Accuracy: see the README of ``benchmarks/`` and ``benchmarks/validate_colored.py`` for
+    the measured agreement with single-neuron simulations.
+
+    References
+    ----------
+    Fourcaud & Brunel, Neural Comput. 14, 2057 (2002); Moreno-Bote & Parga, Phys. Rev. Lett.
+    92, 028102 (2004); Schuecker, Diesmann & Helias, Phys. Rev. E 92, 052119 (2015);
+    Scharfetter & Gummel, IEEE Trans. Electron Devices 16, 64 (1969).
+
+    Examples
+    --------
+    >>> from meanfield import NetworkParams, colored_rate, eif_rate
+    >>> eif = NetworkParams.preset("akil2021").neuron_E
+    >>> white = float(eif_rate(-70.7, 16.0, eif))
+    >>> colored = float(colored_rate(eif, -70.7, 16.0, tau_s=0.008))
+    >>> round(white, 2), round(colored, 2)
+    (9.01, 2.43)
+    """
+    ratio, white = _ratio_and_white(neuron, mu, sigma, tau_s, method, need_white=True)
+    out = ratio.ravel() * white
+    if neuron.tau_ref > 0:
+        out = np.minimum(out, 1.0 / neuron.tau_ref)
+    return _finite_or_raise(out, "colored_rate").reshape(ratio.shape)
+
+
+def build_colored_table(neuron, *, n_jobs: int | None = None, progress: bool | None = None,
+                        force: bool = False):
+    """Build (or find) the colored-rate table of ``neuron`` and cache it on disk.
+
+    Parameters
+    ----------
+    neuron : LIF or EIF
+    n_jobs : int, optional
+        Worker processes (default: all cores).
+    progress : bool or None
+        tqdm progress bar (when tqdm is installed) unless False.
+    force : bool
+        Rebuild even if a valid table exists.
+
+    Returns
+    -------
+    pathlib.Path
+        The cache file (``$HETBALANCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/hetbalance``,
+        else ``~/.cache/hetbalance``), or the shipped file when the neuron has one and
+        ``force`` is False.
+
+    Notes
+    -----
+    2,160 node solves; measured 4-5 minutes (EIF) and 2-3 minutes (LIF) on 2 cores
+    (``benchmarks/build_colored_tables.py`` prints the numbers of a build).
+    """
+    _check_neuron(neuron, (LIF, EIF), "build_colored_table")
+    if not force and _tab.find_table(neuron) is not None:
+        shipped = _tab.shipped_path(neuron)
+        return shipped if shipped.is_file() else _tab.cache_path(neuron)
+    t0 = time.perf_counter()
+    _log.info("building the colored-rate table of %r (minutes)", neuron)
+    table = _tab.build_table(neuron, n_jobs=n_jobs, progress=progress)
+    path = _tab.cache_path(neuron)
+    table.save(path)
+    _tab._LOADED.clear()
+    _log.info("colored-rate table built in %.0f s: %s", time.perf_counter() - t0, path)
+    return path
