@@ -302,31 +302,29 @@ def test_catmull_rom_reproduces_quadratics_and_nodes():
 
 # --------------------------------------------------------------------------- simulation
 # Single neurons of the simulator's own model (Poisson input through exponential synapses,
-# J = sigma/32, DC drive to set mu, dt = 25 us) against colored_rate: 4 points, z-score
-# bound |z| < 4 with the standard error over 200 independent neurons, plus 6 % (shot noise
-# of the finite J, measured +1-3 % at these points; see benchmarks/validate_colored.py).
+# J = sigma/40, a DC drive sets mu, dt = 25 us; benchmarks/validate_colored.py) against
+# colored_rate at 4 points, about 4,000 spikes each (standard error 1.6 %). Tolerance:
+# 3 standard errors plus 3 % for the shot noise of the finite J, which raises EIF rates by
+# +1 .. +2 % at J = sigma/32 and shrinks linearly with J (measured by --shot).
 @pytest.mark.slow
-@pytest.mark.parametrize("name,mu,sigma,k", [("eif", -71.0, 16.0, 0.5), ("eif", -64.0, 10.0, 0.3),
+@pytest.mark.parametrize("name,mu,sigma,k", [("eif", -71.0, 16.0, 0.5), ("eif", -63.0, 10.0, 0.3),
                                              ("lif", -66.0, 16.0, 0.1), ("lif", -73.0, 16.0, 0.7)])
 def test_single_neuron_simulation_matches_colored_rate(name, mu, sigma, k):
     pytest.importorskip("graphs")
     import importlib.util
-    import os
-    import sys
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "validate_colored.py")
-    spec = importlib.util.spec_from_file_location("validate_colored", path)
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "validate_colored.py"
+    spec = importlib.util.spec_from_file_location("_validate_colored", path)
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["validate_colored"] = mod
     spec.loader.exec_module(mod)
     neuron = NEURONS[name]
     tau_s = k * neuron.tau_m
     theory = float(colored_rate(neuron, mu, sigma, tau_s))
-    T = min(20.0, max(3.0, 4000.0 / (200 * max(theory, 0.1))))
-    res = mod.simulate_points(neuron, [mu], sigma, tau_s, J=sigma / 32, n_per_point=200,
+    n = 200
+    T = 0.2 + min(30.0, max(2.0, 4000.0 / (n * theory)))
+    T = round(T / 0.1) * 0.1
+    res = mod.simulate_points(neuron, [mu], sigma, tau_s, J=sigma / 40, n_per_point=n,
                               T=T, seed=11, dt=2.5e-5)
     rate, se = float(res["rate"][0]), float(res["se"][0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        z = (rate - theory) / se
-    assert abs(z) < 4 or abs(rate / theory - 1) < 0.06, (rate, se, theory)
-    assert abs(rate / theory - 1) < 0.10, (rate, se, theory)
+    assert res["spikes"][0] > 3000
+    assert abs(rate - theory) < 3 * se + 0.03 * theory, (rate, se, theory)
