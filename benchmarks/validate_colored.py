@@ -12,16 +12,16 @@ J, plus a DC ``drive`` that sets the mean input, so that (docs/theory.md section
 
 J = sigma / ``--j-ratio`` (default 40: J = 0.4 mV at sigma = 16 mV, 107,000 input events per
 neuron-second) keeps the shot noise of the Poisson input small; ``--shot`` measures what is
-left by repeating points at J = sigma/16, /32, /64 and against an Euler simulation of the
-Gaussian (OU-driven) neuron that ``colored_rate`` solves exactly (and shows the effect of
-the simulator's default dt = 0.1 ms). Grid: the akil2021 EIF and the akil2021_lif LIF
+left by repeating points at J = sigma/20, /40, /80, at dt = 10 us and 0.1 ms (the
+simulator's default), and against an Euler simulation of the Gaussian (OU-driven) neuron
+that ``colored_rate`` solves exactly. Grid: the akil2021 EIF and the akil2021_lif LIF
 neuron, tau_s/tau_m in {0.1, 0.3, 0.5, 0.7}, 10 (mu, sigma) points each around the
 presets' operating points (sigma 10, 16, 22 mV; mu from -82 to -58 mV for the EIF, whose
 filtered rates at the white-noise operating point mu about -81/-71 mV are far below the
-network's, and from -80 to -56 mV for the LIF, operating point -74/-65 mV). Each point gets ``min(10^4 / r, --max-ns)`` neuron-seconds (so
->= 10^4 spikes wherever r >= 10^4 / max-ns Hz) in runs of T = 10.2 s after a 0.2 s
-burn-in, dt = 25 us. Bars (the issue): |MC - theory| <= 5 % of theory where theory >= 1 Hz,
-<= 0.05 Hz below.
+network's, and from -80 to -56 mV for the LIF, operating point -74/-65 mV). Each point
+gets ``min(10^4 / r, --max-ns)`` neuron-seconds (so >= 10^4 spikes wherever
+r >= 10^4 / max-ns Hz) in runs of T = 10.2 s after a 0.2 s burn-in, dt = 25 us. Bars (the
+issue): |MC - theory| <= 5 % of theory where theory >= 1 Hz, <= 0.05 Hz below.
 """
 
 from __future__ import annotations
@@ -210,7 +210,8 @@ def report(rows, wall, j_ratio, dt=DT):
           f"wall {wall:.0f} s")
     print(f"bar (5 % where theory >= 1 Hz, 0.05 Hz below): {n - fails}/{n} pass")
     if above:
-        print(f"relative error where theory >= 1 Hz ({len(above)} points): mean {100 * rel_all.mean():+.2f}%, "
+        print(f"relative error where theory >= 1 Hz ({len(above)} points): "
+              f"mean {100 * rel_all.mean():+.2f}%, "
               f"max |.| {100 * np.abs(rel_all).max():.2f}% (EIF {100 * worst['EIF']:.2f}%, "
               f"LIF {100 * worst['LIF']:.2f}%)")
     print(f"z-scores: mean {z_all.mean():+.2f}, rms {np.sqrt((z_all ** 2).mean()):.2f}, "

@@ -1,9 +1,9 @@
-"""Private: tables of the colored/white rate ratio, their disk cache and their interpolation.
+r"""Private: tables of the colored/white rate ratio, their disk cache and their interpolation.
 
 Used by ``meanfield.colored``. A table holds, for one neuron model, the log of
 
-.. math:: R(x, \\sigma, q) = r_{colored}(\\mu, \\sigma, \\tau_s) / r_{white}(\\mu, \\sigma),
-    \\qquad x = (\\mu - V_{ref})/\\sigma, \\quad q = \\sqrt{\\tau_s/\\tau_m},
+.. math:: R(x, \sigma, q) = r_{colored}(\mu, \sigma, \tau_s) / r_{white}(\mu, \sigma),
+    \qquad x = (\mu - V_{ref})/\sigma, \quad q = \sqrt{\tau_s/\tau_m},
 
 on a tensor grid (``X_NODES`` x ``SIGMA_NODES`` x ``Q_NODES``), with ``V_ref`` the threshold
 ``theta`` (LIF) or the soft threshold ``V_T`` (EIF). Standardising mu by sigma makes one
@@ -73,7 +73,7 @@ _DATA = Path(__file__).with_name("data")
 
 # --------------------------------------------------------------------------- keys, paths
 def v_ref(neuron) -> float:
-    """The voltage x is measured from: theta (LIF) or V_T (EIF), mV."""
+    """Return the voltage x is measured from: theta (LIF) or V_T (EIF), mV."""
     return neuron.V_T if neuron.kind == "EIF" else neuron.theta
 
 
@@ -305,7 +305,7 @@ class _NoBar:
 
 
 def _progress_bar(total: int, progress: bool | None, desc: str):
-    """tqdm if installed (and ``progress`` is not False), else nothing."""
+    """Return a tqdm bar if tqdm is installed (and ``progress`` is not False), else a no-op."""
     if progress is False:
         return _NoBar()
     try:
@@ -323,7 +323,7 @@ def _valid(table: Table, neuron, key: str) -> bool:
 
 
 def find_table(neuron) -> Table | None:
-    """The shipped or cached table of ``neuron``, or None when missing or stale."""
+    """Return the shipped or cached table of ``neuron``, or None when missing or stale."""
     for path, key in ((shipped_path(neuron), "shipped_key"), (cache_path(neuron), "key")):
         if path.is_file():
             try:
@@ -345,7 +345,7 @@ WHITE_LOG_SIGMA = math.log(2.0) + math.log(1.1) * np.arange(36)
 
 
 def log_white_eif(neuron, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """log of ``eif_rate`` interpolated on a fine (x, log sigma) grid; NaN outside it.
+    """Return log ``eif_rate`` interpolated on a fine (x, log sigma) grid; NaN outside it.
 
     ``eif_rate`` (threshold integration) costs ~0.2 ms a point; the grid (181 x 36 nodes,
     computed once per neuron and session in ~0.5 s) brings a lookup to ~1 us a point.
@@ -377,7 +377,7 @@ def log_white_eif(neuron, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 def get_table(neuron, *, build: bool = True, n_jobs: int | None = None,
               progress: bool | None = None) -> Table | None:
-    """Loaded table of ``neuron`` (memoised per neuron value); built and cached if missing."""
+    """Return the loaded table of ``neuron`` (memoised); build and cache it if missing."""
     key = (neuron.kind, json.dumps(neuron.to_dict(), sort_keys=True), TABLE_VERSION)
     table = _LOADED.get(key)
     if table is not None:

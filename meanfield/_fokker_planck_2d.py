@@ -1,4 +1,4 @@
-"""Private kernel: stationary 2-D Fokker-Planck equation of a LIF/EIF neuron with OU input.
+r"""Private kernel: stationary 2-D Fokker-Planck equation of a LIF/EIF neuron with OU input.
 
 Used by ``meanfield.colored`` (``colored_rate``) and ``meanfield._colored_table``. Scalars
 in, a rate out; units s, mV, Hz; no input checking here (the public API checks).
@@ -6,8 +6,8 @@ in, a rate out; units s, mV, Hz; no input checking here (the public API checks).
 Model (docs/theory.md section 9; Brunel convention for ``sigma``):
 
 .. math::
-    \\tau_m \\dot V = u - V + \\psi(V), \\qquad
-    \\tau_s \\dot u = -(u - \\mu) + \\sigma\\sqrt{\\tau_m}\\,\\xi(t),
+    \tau_m \dot V = u - V + \psi(V), \qquad
+    \tau_s \dot u = -(u - \mu) + \sigma\sqrt{\tau_m}\,\xi(t),
 
 ``u = E_L + I`` the total input (mV); spike when V reaches the cut ``V_c`` (LIF
 ``theta``, EIF ``V_th``); V is held at the reset ``V_r`` for ``tau_ref`` while u keeps
@@ -17,9 +17,9 @@ SDs below the density). In the standardised input ``z = (u - mu)/s_u``,
 Ornstein-Uhlenbeck process of time constant tau_s and the stationary density P(V, z) obeys
 
 .. math::
-    0 = -\\partial_V [A(V, z) P] + \\frac{1}{\\tau_s}\\partial_z [z P + \\partial_z P]
-        + \\text{re-injection at } V_r,
-    \\qquad A = \\frac{\\mu + s_u z - V + \\psi(V)}{\\tau_m}.
+    0 = -\partial_V [A(V, z) P] + \frac{1}{\tau_s}\partial_z [z P + \partial_z P]
+        + \text{re-injection at } V_r,
+    \qquad A = \frac{\mu + s_u z - V + \psi(V)}{\tau_m}.
 
 Discretisation (finite volumes; mass is conserved to rounding):
 
@@ -79,8 +79,10 @@ SPIKE_REGION = 3.0
 
 @dataclass(frozen=True)
 class Grid:
-    """Resolution of one solve: ``n_v`` sets the V-steps (about that many cells), ``n_z``
-    the number of z cells (even)."""
+    """Resolution of one solve.
+
+    ``n_v`` sets the V-steps (about that many cells), ``n_z`` the number of z cells (even).
+    """
 
     n_v: int = 200
     n_z: int = 64
@@ -137,8 +139,10 @@ def _bernoulli(x: np.ndarray) -> np.ndarray:
 
 
 def _gauss_mass(a, b):
-    """Standard normal mass of [a, b] (a <= b, not straddling 0 except symmetrically),
-    computed from the tail on the far side so that nothing cancels."""
+    """Return the standard normal mass of [a, b], from the far tail so nothing cancels.
+
+    ``a <= b``, not straddling 0 except symmetrically.
+    """
     return np.where(a >= 0, ndtr(-a) - ndtr(-b), ndtr(b) - ndtr(a))
 
 
@@ -166,8 +170,10 @@ def _split_velocity(alpha: np.ndarray, beta: float, zc: np.ndarray, h: float):
 
 
 def _ou_transition(zc: np.ndarray, h: float, t: float, tau_s: float) -> np.ndarray:
-    """T[j, j']: probability that the unit OU started at zc[j'] is in cell j after time t
-    (the end cells take the tails; columns sum to 1)."""
+    """Return T[j, j'], the probability that the unit OU from zc[j'] is in cell j after t.
+
+    The end cells take the tails; columns sum to 1.
+    """
     if t <= 0.0:
         return np.eye(zc.size)
     a = math.exp(-t / tau_s)
@@ -186,8 +192,11 @@ def _linear_weights(x, ca, cb):
 
 @dataclass(frozen=True)
 class Solution:
-    """One stationary solve: rate (Hz), density P (n_V, n_z) in 1/(mV unit-z), V faces
-    (mV), z centres, the spike flux per z-row (Hz per unit z) and the refractory mass."""
+    """One stationary solve.
+
+    Rate (Hz), density P (n_V, n_z) in 1/(mV unit-z), V faces (mV), z centres, the spike
+    flux per z-row (Hz per unit z) and the refractory mass.
+    """
 
     rate: float
     P: np.ndarray

@@ -1,12 +1,12 @@
-"""Stationary rate of a LIF/EIF neuron driven by exponentially filtered (colored) noise.
+r"""Stationary rate of a LIF/EIF neuron driven by exponentially filtered (colored) noise.
 
 One job: ``colored_rate(neuron, mu, sigma, tau_s)``, the transfer function r = Phi(mu,
 sigma, tau_s) for the input that exponential synapses actually deliver: an
 Ornstein-Uhlenbeck current of correlation time ``tau_s`` (docs/theory.md section 9),
 
 .. math::
-    \\tau_m \\dot V = -(V - E_L) + \\psi(V) + I, \\qquad
-    \\tau_s \\dot I = -(I - (\\mu - E_L)) + \\sigma \\sqrt{\\tau_m}\\,\\xi(t),
+    \tau_m \dot V = -(V - E_L) + \psi(V) + I, \qquad
+    \tau_s \dot I = -(I - (\mu - E_L)) + \sigma \sqrt{\tau_m}\,\xi(t),
 
 with ``mu`` and ``sigma`` the mean and Brunel-convention amplitude of the unfiltered input
 (docs/theory.md section 4; ``validation.simulate`` realises exactly this I in the diffusion
@@ -31,7 +31,6 @@ cached on disk and reused (``build_colored_table``).
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
 
@@ -63,7 +62,7 @@ def _white(neuron, mu, sigma):
 
 
 def _direct(neuron, mu, sigma, tau_s) -> np.ndarray:
-    """The 2-D Fokker-Planck rate at each point (flat arrays; tau_s > 0), Hz, >= 0."""
+    """Solve the 2-D Fokker-Planck equation at each point (flat arrays; tau_s > 0): rate, Hz, >= 0."""
     out = np.empty(mu.size)
     for i in range(mu.size):
         out[i] = _fp.rate(neuron, float(mu[i]), float(sigma[i]), float(tau_s[i]),
@@ -143,7 +142,7 @@ def _ratio_and_white(neuron, mu, sigma, tau_s, method, need_white):
 
 
 def colored_rate(neuron, mu, sigma, tau_s, *, method: str = "auto") -> np.ndarray:
-    """Stationary rate of a LIF or EIF neuron under exponentially filtered noise, in Hz.
+    r"""Stationary rate of a LIF or EIF neuron under exponentially filtered noise, in Hz.
 
     Parameters
     ----------
@@ -195,10 +194,10 @@ def colored_rate(neuron, mu, sigma, tau_s, *, method: str = "auto") -> np.ndarra
     cut of the Fokker-Planck equation
 
     .. math::
-        0 = -\\partial_V\\Big[\\frac{\\mu + s_u z - V + \\psi(V)}{\\tau_m} P\\Big]
-            + \\frac{1}{\\tau_s}\\partial_z\\big[z P + \\partial_z P\\big]
-            + \\text{re-injection at } V_r,
-        \\qquad s_u = \\sigma\\sqrt{\\tau_m/(2\\tau_s)},
+        0 = -\partial_V\Big[\frac{\mu + s_u z - V + \psi(V)}{\tau_m} P\Big]
+            + \frac{1}{\tau_s}\partial_z\big[z P + \partial_z P\big]
+            + \text{re-injection at } V_r,
+        \qquad s_u = \sigma\sqrt{\tau_m/(2\tau_s)},
 
     in the standardised input ``z = (u - mu)/s_u``, normalised with the refractory mass
     ``r tau_ref`` (discretisation: ``meanfield._fokker_planck_2d``). The flux leaving at the

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest
 
-from meanfield import EIF, LIF, NetworkParams, colored_rate, eif_rate, lif_rate
+from meanfield import LIF, NetworkParams, colored_rate, eif_rate, lif_rate
 from meanfield import _colored_table as tab
 from meanfield import _fokker_planck_2d as fp
 from meanfield.colored import colored_ratio
