@@ -84,6 +84,7 @@ class LabelGrid:
         self.weights = np.stack(ws)
         self.coord = self.t if self.t.ndim == 2 else self.t[..., 0]
         self.model_name = model.name
+        self.p = np.array(params.p, float)
         self._check(params, model)
         self._build(model)
 
@@ -107,6 +108,7 @@ class LabelGrid:
         entries = {0: [], 1: []}   # b -> list of (a, column k, coefficient vector over a's nodes)
         kout = np.zeros((2, 2, n))
         self.low_rank = True
+        self._kernel_values = {}   # (a, b) -> ("factors", [(c, f(t_a), g(t_b))]) or ("matrix", M)
 
         def add(b, vals):
             for k, (bb, v) in enumerate(rows):
@@ -122,14 +124,18 @@ class LabelGrid:
                 kern = model.kernels[(a, b)]
                 factors = kern.factors
                 if factors is not None:
+                    values = []
                     for c, f, g in factors:
                         fv, gv = _values(f, ta, n), _values(g, tb, n)
+                        values.append((float(c), fv, gv))
                         k = add(ib, wb * gv)
                         entries[ib].append((ia, k, float(c) * fv))
                         kout[ia, ib] += float(c) * float(wa @ fv) * gv
+                    self._kernel_values[(ia, ib)] = ("factors", values)
                 else:
                     self.low_rank = False
                     M = np.asarray(kern.matrix(ta, tb), float)
+                    self._kernel_values[(ia, ib)] = ("matrix", M)
                     for j in range(n):
                         if (ib, j) not in point:
                             e = np.zeros(n)
@@ -196,3 +202,88 @@ class LabelGrid:
         return np.einsum("ab,abn->an", params.K, self.kin)
 
 
+
+    # ------------------------------------------------------------------ spread within a label
+    def spread_structure(self):
+        r"""Functionals of the second rate moments for the spread within a label (cached).
+
+        Returns ``(B2, K2)``: with :math:`q_b(t') = E(r_b^2 \mid t')` on the grid
+        (``q.ravel()``, E rows then I rows), the second moments are ``H = B2 @ q`` and
+
+        .. math:: (K2_b\, H)_{a,i} = E_{t'}\big[m_{ab}(t_i, t')\,(1 - p_{ab}\, m_{ab}(t_i, t'))
+                  \, q_b(t')\big],
+
+        the kernel expectation of docs/theory.md equation (10.1). For a low-rank kernel
+        :math:`m = \sum_r c_r f_r g_r`,
+        :math:`m(1 - p m) = \sum_r c_r f_r g_r - p \sum_{r,s} c_r c_s (f_r f_s)(g_r g_s)`,
+        so the functionals are :math:`E[g_r q]` and :math:`E[g_r g_s q]` (a handful); for
+        other kernels they are the values :math:`q_b(t_j)` themselves.
+        ``B2`` is (m2, 2n), ``K2`` is (2, 2n, m2).
+        """
+        if getattr(self, "_spread", None) is not None:
+            return self._spread
+        n = self.n
+        rows = []
+        entries = {0: [], 1: []}
+
+        def add(b, vals):
+            for k, (bb, v) in enumerate(rows):
+                if bb == b and np.array_equal(v, vals):
+                    return k
+            rows.append((b, vals))
+            return len(rows) - 1
+
+        for (ia, ib), (kind, data) in self._kernel_values.items():
+            wb = self.weights[ib]
+            p = float(self.p[ia, ib])
+            if kind == "factors":
+                for c, fv, gv in data:
+                    entries[ib].append((ia, add(ib, wb * gv), c * fv))
+                for c1, f1, g1 in data:
+                    for c2, f2, g2 in data:
+                        entries[ib].append((ia, add(ib, wb * (g1 * g2)), -p * c1 * c2 * (f1 * f2)))
+            else:
+                M2 = data * (1.0 - p * data)
+                for j in range(n):
+                    e = np.zeros(n)
+                    e[j] = 1.0
+                    entries[ib].append((ia, add(ib, e), M2[:, j] * wb[j]))
+        m2 = len(rows)
+        B2 = np.zeros((m2, 2 * n))
+        for k, (b, v) in enumerate(rows):
+            B2[k, b * n:(b + 1) * n] = v
+        K2 = np.zeros((2, 2 * n, m2))
+        for b in (0, 1):
+            for ia, k, coef in entries[b]:
+                K2[b, ia * n:(ia + 1) * n, k] += coef
+        self._spread = (B2, K2)
+        return self._spread
+
+    def spread_coefficients(self, params: NetworkParams) -> dict:
+        r"""Return the maps from the second moments H to the quenched variance of the mean input.
+
+        Returns a dict with ``Cq`` (2, 2n, m2): source b's part of :math:`\sigma_q^2` is
+        ``Cq[b] @ H`` (mV^2), and ``q_X`` (2n,): the external part (mV^2),
+
+        .. math::
+            \sigma_{q,a}^2(t) = \tau_m^2 \Big[\sum_b J_{ab}^2 K_{ab}\, E_{t'}[m_{ab}(1 - p_{ab}
+            m_{ab})\, E(r_b^2 \mid t')] + J_{aX}^2 K_{aX}\, k^{in}_{aX}(t)\,
+            (1 - p_{aX} k^{in}_{aX}(t))\, r_X^2\Big]
+
+        (docs/theory.md equation (10.1), with :math:`K_{ab} = p_{ab} N_b`: independent
+        Bernoulli connections and a binomial external in-degree, as ``graphs.sample_network``
+        draws them).
+        """
+        n = self.n
+        _, K2 = self.spread_structure()
+        J, Kd = params.J, params.K
+        tau_m = np.repeat([nr.tau_m for nr in params.neurons], n)
+        Cq = np.empty_like(K2)
+        for b in (0, 1):
+            fq = tau_m ** 2 * np.repeat(J[:, b] ** 2 * Kd[:, b], n)
+            Cq[b] = fq[:, None] * K2[b]
+        kx = self.kin[:, 2, :].ravel()
+        pX = np.repeat(params.p[:, 2], n)
+        q_X = tau_m ** 2 * np.repeat(J[:, 2] ** 2 * Kd[:, 2], n) * kx * (1.0 - pX * kx) \
+            * params.r_X ** 2
+        return {"Cq": Cq, "q_X": q_X}

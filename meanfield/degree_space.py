@@ -51,7 +51,7 @@ import numpy as np
 
 from . import roots
 from ._moments import LabelGrid
-from ._phi import PopulationTransfer, resolve_filter
+from ._phi import SIGMA_FLOOR, PopulationTransfer, resolve_filter
 from .checks import check_int, check_nonnegative, check_positive, renamed_keyword
 from .degree import DegreeModel, resolve_model
 from .diagnostics import SATURATED_FRACTION, SILENT_RATE, saturation_threshold
@@ -62,13 +62,24 @@ from .result import MeanFieldResult
 from .roots import (DEADLINE, FALLBACKS_FAILED, NO_START, Homotopy, RootProblem, RootResult,
                     relative_residual)
 
-__all__ = ["solve", "MeanFieldResult", "SOLVE_METHODS", "SILENT_RATE", "SATURATED_FRACTION"]
+__all__ = ["solve", "MeanFieldResult", "SOLVE_METHODS", "SILENT_RATE", "SATURATED_FRACTION",
+           "SPREAD_NODES", "gauss_hermite"]
 
 SOLVE_METHODS = ("auto", "newton", "relaxation", "continuation", "newton_krylov")
 """Allowed ``method`` values of ``solve``: "auto" and the names in ``meanfield.roots.METHODS``."""
 
 _TOL = 1e-9
 _CONTINUATION_START = 1000
+SPREAD_NODES = 32
+"""Default Gauss-Hermite nodes of the z-average of ``solve(..., spread=True)``."""
+_NOISE_FLOOR = 0.25
+"""With spread: the noise variance sigma^2 + c z of a neuron is kept >= this fraction of its
+label's sigma^2 (the linear regression on z would turn negative far in the tails when
+single synapses are strong, e.g. N = 10^3; at N = 10^4 it never binds within the
+Gauss-Hermite nodes on the presets)."""
+_NOISE_SLOPE = True
+"""With spread: let the noise variance vary within a label with the mean input (``_SpreadMap``).
+Switched off only to measure what it changes (tests/test_spread.py)."""
 
 
 # =============================================================================== the map
@@ -140,6 +151,207 @@ class _MomentMap:
         return F, Jac, r
 
 
+# =============================================================================== spread
+def gauss_hermite(n_nodes: int):
+    r"""Nodes and weights of the n-point Gauss-Hermite rule for :math:`z \sim N(0, 1)`.
+
+    :math:`E[f(z)] \approx \sum_k w_k f(z_k)`, exact for polynomials of degree < 2n; the
+    weights sum to 1.
+    """
+    z, w = np.polynomial.hermite_e.hermegauss(int(n_nodes))
+    return z, w / w.sum()
+
+
+class _SpreadMap:
+    r"""The moment map with the spread of mean input within a label (docs/theory.md section 10).
+
+    Unknowns ``y = [G, H / h]``: the first moments :math:`G = B\,E_z[\Phi]` of the
+    ``_MomentMap`` and the second moments :math:`H = B_2\,E_z[\Phi^2]`
+    (``LabelGrid.spread_structure``), the latter divided by a fixed rate scale h (Hz) so
+    that both blocks are in Hz. A neuron of label t and frozen :math:`z \sim N(0, 1)` has
+    the mean input and noise variance
+
+    .. math:: \mu(t) + \sigma_q(t)\, z, \qquad \sigma^2(t) + c(t)\, z, \qquad
+              c = \mathrm{Cov}(\delta\mu, \delta\sigma^2) / \sigma_q
+              = \sum_b J_{ab} v_b / \sigma_q,
+
+    with :math:`v_b` source b's part of :math:`\sigma_q^2 = \lambda (C_q H + q_X)`
+    (``LabelGrid.spread_coefficients``; :math:`\lambda` = 1 except along the continuation
+    path): each input spike adds :math:`\tau_m J` to the mean and :math:`\tau_m J^2` to the
+    variance, so a neuron with more inputs from b has both shifted, source by source
+    (:math:`\delta\sigma^2_b = J_{ab}\,\delta\mu_b`); the noise variance is regressed on the
+    mean input, the part of it uncorrelated with the mean input is dropped (measured: it
+    moves the population rates by < 0.3 % of the rates, open loop). Then
+
+    .. math:: F(y) = \big[B\,E_z\Phi - G,\; (B_2\,E_z\Phi^2 - H)/h\big],
+
+    :math:`\Phi` at the inputs above, the z-averages by Gauss-Hermite quadrature.
+    """
+
+    def __init__(self, base: _MomentMap, z_nodes, h: float, lam: float = 1.0,
+                 noise_slope: bool = True):
+        self.base = base
+        grid = base.grid
+        params = base.params
+        self.B2, self.K2 = grid.spread_structure()
+        c = grid.spread_coefficients(params)
+        self.Cq, self.q_X = c["Cq"], c["q_X"]
+        self.Cq_tot = self.Cq[0] + self.Cq[1]
+        n = grid.n
+        J = [np.repeat(params.J[:, b], n) for b in range(3)]   # J_ab on the rows (a, i)
+        self.CqJ = J[0][:, None] * self.Cq[0] + J[1][:, None] * self.Cq[1]
+        self.qXJ = J[2] * self.q_X
+        self.noise_slope = bool(noise_slope)
+        self.z, self.wz = z_nodes
+        self.h = float(h)
+        self.lam = float(lam)
+        self.m, self.m2 = grid.m, self.B2.shape[0]
+        self.P = 2 * n
+        # EIF points: a bicubic spline of log Phi (``_phi.EIFTable``, relative error ~1e-5),
+        # since 2n x nodes points per evaluation make direct threshold integration slow
+        self.transfer = PopulationTransfer(params, base.transfer.filters, base.transfer.index,
+                                           table=True).tiled(self.z.size, self.P)
+        self._primed = False
+
+    def _prime_tables(self, M, S):
+        """Build each EIF table once, on a box wider than the first query.
+
+        The box is the query's mu range widened by 10 % on each side and sigma from 0.75 to
+        1.35 times the query's, so that Newton's steps rarely leave it (a rebuild costs
+        about as much as three evaluations of the map).
+        """
+        self._primed = True
+        for a, idx in enumerate(self.base.transfer.index):
+            table = self.transfer.tables[a]
+            if table is None or idx.size == 0:
+                continue
+            m, sg = M[:, idx], S[:, idx]
+            width = float(m.max() - m.min())
+            mu_box = np.array([m.min() - 0.1 * width, m.max() + 0.1 * width])
+            sig_box = np.array([0.75 * sg.min(), 1.35 * sg.max()])
+            table(np.repeat(mu_box, 2), np.tile(sig_box, 2), False)
+
+    def split(self, y):
+        """(G, H) from the unknowns."""
+        return y[:self.m], y[self.m:] * self.h
+
+    def join(self, G, H):
+        return np.concatenate([G, np.asarray(H, float) / self.h])
+
+    def variance(self, H):
+        """sigma_q^2 at every label, mV^2 (2n,)."""
+        return self.lam * (self.Cq_tot @ H + self.q_X)
+
+    def covariance(self, H):
+        """Cov(mean input, noise variance) within each label, mV^3 (2n,); 0 if switched off."""
+        if not self.noise_slope:
+            return np.zeros(self.P)
+        return self.lam * (self.CqJ @ H + self.qXJ)
+
+    def source_variances(self, H):
+        """Return the E, I and X parts of ``variance(H)``, mV^2 (3, 2n)."""
+        return self.lam * np.stack([self.Cq[0] @ H, self.Cq[1] @ H, self.q_X])
+
+    def in_domain(self, y) -> bool:
+        """``_MomentMap.in_domain`` for G, and every E_t'[m (1 - p m) q_b] >= 0 for H."""
+        G, H = self.split(y)
+        if not self.base.in_domain(G):
+            return False
+        tol = 1e-12 * max(float(np.max(np.abs(H))), 1e-300)
+        return bool(np.all(self.K2[0] @ H >= -tol) and np.all(self.K2[1] @ H >= -tol))
+
+    def residual(self, F, y) -> float:
+        """Return the larger relative residual of the two blocks (each in its own scale)."""
+        m = self.m
+        return max(relative_residual(F[:m], y[:m]), relative_residual(F[m:], y[m:]))
+
+    def problem(self, homotopy: Homotopy | None = None) -> RootProblem:
+        return RootProblem(fun=lambda y: self._evaluate(y, False)[0],
+                           fun_and_jac=lambda y: self._evaluate(y, True)[:2],
+                           in_domain=self.in_domain, residual=self.residual,
+                           homotopy=homotopy)
+
+    def __call__(self, y, jacobian: bool = False):
+        """(F, Jac or None, parts or None); F is None outside the domain."""
+        if not np.all(np.isfinite(y)) or not self.in_domain(y):
+            return None, None, None
+        return self._evaluate(y, jacobian)
+
+    def _evaluate(self, y, jacobian: bool):
+        base = self.base
+        G, H = self.split(y)
+        mu, sigma, tau, var_src, _, var = base.inputs(G)
+        if not np.all(np.isfinite(mu)) or np.any(var < 0) or not np.all(np.isfinite(var)):
+            return None, None, None
+        s2 = self.variance(H)
+        cov = self.covariance(H)
+        if not (np.all(np.isfinite(s2)) and np.all(np.isfinite(cov))):
+            return None, None, None
+        s = np.sqrt(np.maximum(s2, 0.0))
+        s_safe = np.maximum(s, 1e-6)
+        slope = cov / s_safe                                   # d sigma^2 / dz, mV^2
+        z = self.z[:, None]
+        M = mu[None, :] + s[None, :] * z                       # (nz, P)
+        V = var[None, :] + slope[None, :] * z
+        floor = np.maximum(_NOISE_FLOOR * var, SIGMA_FLOOR ** 2)[None, :]
+        clipped = V < floor
+        S = np.sqrt(np.where(clipped, floor, V))
+        nz, P = self.z.size, self.P
+        if not self._primed:
+            self._prime_tables(M, S)
+        out = self.transfer.evaluate(M.ravel(), S.ravel(), np.tile(tau, nz), derivatives=jacobian)
+        phi = out[0].reshape(nz, P)
+        if not np.all(np.isfinite(phi)):
+            return None, None, None
+        wz = self.wz
+        r = wz @ phi
+        q = wz @ (phi * phi)
+        F = np.concatenate([base.B @ r - G, (self.B2 @ q - H) / self.h])
+        parts = {"r": r, "q": q, "s": s, "slope": slope}
+        if not jacobian:
+            return F, None, parts
+        p_mu, p_sig, p_tau = (x.reshape(nz, P) for x in out[1:])
+        # d Phi = Phi_mu (d mu + z ds) + Phi_sig (d var + z d slope) / (2 S) + Phi_tau d tau;
+        # where clipped, S^2 = _NOISE_FLOOR var: no slope term, var term times _NOISE_FLOOR
+        p_half = p_sig / (2.0 * S)
+        p_var = np.where(clipped, _NOISE_FLOOR * p_half, p_half)
+        p_slope = np.where(clipped, 0.0, p_half)
+        dtau = None
+        if base.transfer.uses_filter():
+            safe = np.where(var > 0, var, 1.0)
+            dtau = sum(((base.transfer.tau_syn[b] - tau) / safe)[:, None] * base.Csig[b]
+                       for b in (0, 1))
+        ds_dH = (self.lam / (2.0 * s_safe))[:, None] * self.Cq_tot               # (P, m2)
+        dslope_dH = (self.lam / s_safe)[:, None] * self.CqJ \
+            - (slope / s_safe)[:, None] * ds_dH if self.noise_slope else None
+        wzz = wz * self.z
+
+        def rows(g_mu, g_var, g_slope, g_tau):
+            """Return dE_z[g(Phi)]/d(G, H/h) from the per-node partials g_x = g'(Phi) Phi_x."""
+            dG = (wz @ g_mu)[:, None] * base.Cmu_tot + (wz @ g_var)[:, None] * base.Csig_tot
+            if dtau is not None:
+                dG = dG + (wz @ g_tau)[:, None] * dtau
+            dH = (wzz @ g_mu)[:, None] * ds_dH
+            if dslope_dH is not None:
+                dH = dH + (wzz @ g_slope)[:, None] * dslope_dH
+            return np.hstack([dG, dH * self.h])
+
+        Dr = rows(p_mu, p_var, p_slope, p_tau)
+        two_phi = 2.0 * phi
+        Dq = rows(two_phi * p_mu, two_phi * p_var, two_phi * p_slope, two_phi * p_tau)
+        Jac = np.vstack([base.B @ Dr, (self.B2 @ Dq) / self.h]) - np.eye(y.size)
+        return F, Jac, parts
+
+
+def _spread_homotopy(base, z_nodes, h) -> Homotopy:
+    """Continuation in the spread scale lambda: 0.25, 0.5, 0.75, 1 (sigma_q^2 times lambda)."""
+    return Homotopy(stages=(0.25, 0.5, 0.75, 1.0),
+                    problem_at=lambda lam: _SpreadMap(base, z_nodes, h, lam,
+                                                      _NOISE_SLOPE).problem(),
+                    refine=lambda a, b: 0.5 * (a + b) if b - a > 1e-3 else None,
+                    label="spread scale", start_name="solution without spread")
+
+
 def _predict(history, N):
     """Extrapolate the moments linearly in 1/sqrt(N) from the last two solutions."""
     if len(history) < 2:
@@ -173,7 +385,8 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
           method: str = "auto", filter: str = "auto", n_nodes: int | None = None,
           tol: float = _TOL, maxiter: int | None = None, strict: bool = False,
           silent_rate: float = SILENT_RATE, saturated_rate: float | None = None,
-          initial=None, time_budget: float = 120.0, n: int | None = None) -> MeanFieldResult:
+          initial=None, time_budget: float = 120.0, n: int | None = None,
+          spread: bool = False, spread_nodes: int = SPREAD_NODES) -> MeanFieldResult:
     r"""Self-consistent rates of every degree label at finite N (degree space).
 
     Parameters
@@ -220,6 +433,18 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         Wall-time limit, s, over all stages.
     n : int, optional
         Deprecated name of ``n_nodes`` (DeprecationWarning).
+    spread : bool
+        Include the spread of mean input within a label (docs/theory.md section 10):
+        a neuron of label t has the mean input :math:`\mu(t) + \sigma_q(t) z`,
+        :math:`z \sim N(0, 1)` frozen per neuron, with :math:`\sigma_q^2` from the
+        binomial in-degrees (``graphs.sample_network``: Bernoulli connections, binomial
+        external in-degree) and the second moments of the presynaptic rates, solved
+        self-consistently with the label means :math:`E_z[\Phi]`. Default False: one
+        rate per label, exactly today's solver.
+    spread_nodes : int
+        Gauss-Hermite nodes of the z-average with ``spread=True``, in [2, 200] (default
+        ``SPREAD_NODES`` = 32; population rates change by < 1e-6 relative from 32 to 64
+        nodes on the presets, ``tests/test_spread.py``).
 
     Returns
     -------
@@ -282,6 +507,10 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     nn = grid.n
     transfer = PopulationTransfer(params, filters, (np.arange(nn), np.arange(nn, 2 * nn)))
     deadline = t_start + time_budget
+    if not isinstance(spread, (bool, np.bool_)):
+        raise TypeError(f"spread = {spread!r} must be a bool (True or False)")
+    if spread:
+        spread_nodes = check_int("spread_nodes", spread_nodes, lo=2, hi=200)
 
     starts = []
     if initial is not None and isinstance(initial, MeanFieldResult) \
@@ -292,10 +521,13 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     if ok:
         starts.append(("balanced limit", G_bal))
     fmap = _MomentMap(grid, params, transfer)
-    root = _find_root(fmap, _homotopy(grid, params, transfer), starts, G_bal, method,
-                      dict(tol=tol, maxiter=maxiter, deadline=deadline))
+    opts = dict(tol=tol, maxiter=maxiter, deadline=deadline)
+    root = _find_root(fmap, _homotopy(grid, params, transfer), starts, G_bal, method, opts)
+    smap = None
+    if spread:
+        smap, root = _find_spread_root(fmap, root, initial, spread_nodes, method, opts)
     result = _assemble(fmap, root, tol, silent_rate, saturated_rate, model.name, filters,
-                       time.perf_counter() - t_start)
+                       time.perf_counter() - t_start, smap)
     if strict and not result.converged:
         raise ConvergenceError(f"solve(N = {params.N}, model = {model.name!r}) did not converge: "
                                f"{result.message}", result)
@@ -326,9 +558,64 @@ def _find_root(fmap, homotopy, starts, G_bal, method, opts) -> RootResult:
                    message=f"{root.message}; continuation: {cont.message}", **counts)
 
 
+def _find_spread_root(fmap, root0, initial, n_z, method, opts):
+    r"""(``_SpreadMap``, ``RootResult`` over [G, H/h]) started from the solution without spread.
+
+    Start points: a warm start with spread (when its shapes match), then the moments G of
+    ``root0`` with second moments :math:`B_2 r^2` (no spread). "auto": Newton, then
+    relaxation, then continuation in the spread scale :math:`\lambda` (sigma_q^2 times
+    0.25, 0.5, 0.75, 1); an explicit ``method`` is used alone.
+    """
+    z_nodes = gauss_hermite(n_z)
+    G0 = np.array(root0.x, float)
+    h = max(float(np.max(np.abs(G0))), 1e-3) if np.all(np.isfinite(G0)) else 1.0
+    smap = _SpreadMap(fmap, z_nodes, h, 1.0, _NOISE_SLOPE)
+    _, _, r0 = fmap(G0)
+    if r0 is None:
+        y0 = smap.join(G0, np.zeros(smap.m2))
+        return smap, replace(root0, x=y0, success=False,
+                             status=root0.status if not root0.success else NO_START,
+                             message=f"{root0.message}; spread: no valid start point (the "
+                                     f"solution without spread is outside the domain)")
+    y0 = smap.join(G0, smap.B2 @ (r0 * r0))
+    starts = []
+    if isinstance(initial, MeanFieldResult) and initial.spread \
+            and initial.moments.shape == (fmap.grid.m,) \
+            and initial.second_moments.shape == (smap.m2,):
+        starts.append(("warm start", smap.join(initial.moments, initial.second_moments)))
+    starts.append(("solution without spread", y0))
+    problem = smap.problem(_spread_homotopy(fmap, z_nodes, h))
+    counts = dict(nfev=root0.nfev, njev=root0.njev, nit=root0.nit)
+    if method == "continuation":
+        root = roots.continuation(problem, y0, **opts)
+    elif method != "auto":
+        root = roots.attempt(problem, starts, (method,), **opts)
+    else:
+        root = roots.attempt(problem, starts, ("newton", "relaxation"), **opts)
+        if not root.success:
+            cont = roots.continuation(problem, y0, **opts)
+            if cont.success:
+                root = replace(cont, nfev=root.nfev + cont.nfev, njev=root.njev + cont.njev,
+                               nit=root.nit + cont.nit)
+            else:
+                root = replace(root, message=f"{root.message}; continuation: {cont.message}",
+                               status=DEADLINE if cont.status == DEADLINE else FALLBACKS_FAILED,
+                               nfev=root.nfev + cont.nfev, njev=root.njev + cont.njev,
+                               nit=root.nit + cont.nit)
+    root = replace(root, message=f"without spread: {root0.message}; with spread "
+                                 f"({n_z} Gauss-Hermite nodes): {root.message}",
+                   nfev=root.nfev + counts["nfev"], njev=root.njev + counts["njev"],
+                   nit=root.nit + counts["nit"])
+    return smap, root
+
+
 # =============================================================================== result
-def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters, wall_time):
+def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters, wall_time,
+              smap=None):
     """Build the ``MeanFieldResult`` at the root's moments, judged by the residual there."""
+    if smap is not None:
+        return _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate,
+                                model_name, filters, wall_time)
     grid, params = fmap.grid, fmap.params
     nn = grid.n
     G = root.x
@@ -354,3 +641,38 @@ def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters,
         nfev=int(root.nfev), method=root.method, message=message, N=params.N, params=params,
         model_name=model_name, filter=tuple(filters), moments=np.array(G, float),
         wall_time=float(wall_time))
+
+
+def _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate, model_name, filters,
+                     wall_time):
+    """``_assemble`` for ``spread=True``: label means and second moments over z."""
+    grid, params = fmap.grid, fmap.params
+    nn = grid.n
+    y = np.array(root.x, float)
+    G, H = smap.split(y)
+    mu, sigma, tau, var_src, mu_src, var = fmap.inputs(G)
+    F, _, parts = smap(y)
+    if F is None:
+        rate = rate_sq = s = slope = np.full(2 * nn, np.nan)
+        residual = np.inf
+        root = replace(root, message=root.message + "; final moments outside the domain")
+    else:
+        rate, rate_sq, s, slope = parts["r"], parts["q"], parts["s"], parts["slope"]
+        residual = smap.residual(F, y)
+    status, message = roots.judge(root, residual, tol, "the returned moments")
+    shape = (2, nn)
+    rate, rate_sq, s, slope, mu, sigma, tau = (x.reshape(shape) for x in
+                                               (rate, rate_sq, s, slope, mu, sigma, tau))
+    mean_input = np.ascontiguousarray(np.moveaxis(mu_src.reshape(3, 2, nn), 0, -1))
+    return MeanFieldResult(
+        rate=rate, mu=mu, sigma=sigma, tau_s=tau, mean_input=mean_input, t=grid.t,
+        weights=grid.weights, label=grid.coord, kin=grid.kin, kout=grid.kout,
+        silent_rate=float(silent_rate),
+        saturated_rate=saturation_threshold(params.neurons, saturated_rate),
+        status=int(status), residual=float(residual), iterations=int(root.nit),
+        nfev=int(root.nfev), method=root.method, message=message, N=params.N, params=params,
+        model_name=model_name, filter=tuple(filters), moments=np.array(G, float),
+        wall_time=float(wall_time), spread=True, sigma_q=s, noise_slope=slope, rate_sq=rate_sq,
+        quenched_variance=np.ascontiguousarray(np.moveaxis(smap.source_variances(H).reshape(
+            3, 2, nn), 0, -1)),
+        second_moments=np.array(H, float), spread_nodes=int(smap.z.size))

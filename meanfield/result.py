@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from . import diagnostics as dg
-from .checks import check_array, check_int
+from .checks import check_array, check_int, check_nonnegative
 from .labels import quantile_bins
 from .params import POPULATIONS, NetworkParams, population_index
 from .roots import CONVERGED, status_name
@@ -98,6 +98,31 @@ class MeanFieldResult:
         The solver's unknowns G (for warm starts).
     wall_time : float
         Wall time of the solve, s (``elapsed`` is a deprecated alias).
+    spread : bool
+        True when solved with the spread of mean input within a label (``solve(...,
+        spread=True)``, docs/theory.md section 10): a neuron of label t has the rate
+        :math:`\Phi(\mu(t) + \sigma_q(t) z, \sigma(t); \tau_s(t))`, z ~ N(0, 1), and
+        ``rate`` is its average over z.
+    sigma_q : ndarray (2, n)
+        Standard deviation of the mean input across the neurons of each label, mV (zeros
+        without spread).
+    noise_slope : ndarray (2, n)
+        :math:`c(t)`, mV^2: a neuron at z has the noise variance :math:`\sigma^2(t) + c(t) z`
+        (its realised noise variance regressed on its realised mean input,
+        :math:`c = \mathrm{Cov}(\delta\mu, \delta\sigma^2)/\sigma_q
+        = \sum_b J_{ab} v_b / \sigma_q` with :math:`v_b` = ``quenched_variance``;
+        zeros without spread).
+    rate_sq : ndarray (2, n)
+        Second moment :math:`E_z[r^2]` of the rate within each label, Hz^2 (``rate**2``
+        without spread).
+    quenched_variance : ndarray (2, n, 3)
+        The parts of :math:`\sigma_q^2` from the E, I and X inputs, mV^2 (zeros without
+        spread): :math:`\tau_m^2 J_{ab}^2 K_{ab} E_{t'}[m_{ab}(1 - p_{ab} m_{ab})
+        E(r_b^2 | t')]` and :math:`\tau_m^2 J_{aX}^2 \mathrm{Var}(K_{jX} | t)\, r_X^2`.
+    second_moments : ndarray (m2,)
+        The solver's second-moment unknowns (for warm starts; empty without spread).
+    spread_nodes : int
+        Gauss-Hermite nodes of the z-average (0 without spread).
     converged : bool
         ``status == CONVERGED``, i.e. ``residual <= tol`` (a property, like every
         attribute below: diagnostics computed by ``meanfield.diagnostics`` on access).
@@ -120,7 +145,8 @@ class MeanFieldResult:
         column: source b; the :math:`R_{ab}` of docs/theory.md section 4). The realised-graph
         counterpart pooled over targets is ``NetworkMeanFieldResult.R_pooled`` (2,).
     fraction_silent, fraction_saturated : ndarray (2,)
-        Weight of labels with rate < ``silent_rate`` and > ``saturated_rate``.
+        Weight of labels with rate < ``silent_rate`` and > ``saturated_rate``; with
+        ``spread``, the fraction of neurons (labels and z) below / above.
     rate_indegree_slope : ndarray (2,)
         Weighted least-squares slope of rate against total in-degree, Hz per synapse; its
         sign is ``rate_indegree_sign``. NaN when all labels have the same in-degree.
@@ -158,6 +184,25 @@ class MeanFieldResult:
     filter: tuple
     moments: np.ndarray
     wall_time: float = 0.0
+    spread: bool = False
+    sigma_q: np.ndarray | None = None
+    noise_slope: np.ndarray | None = None
+    rate_sq: np.ndarray | None = None
+    quenched_variance: np.ndarray | None = None
+    second_moments: np.ndarray | None = None
+    spread_nodes: int = 0
+
+    def __post_init__(self):
+        if self.sigma_q is None:
+            object.__setattr__(self, "sigma_q", np.zeros(np.shape(self.rate)))
+        if self.noise_slope is None:
+            object.__setattr__(self, "noise_slope", np.zeros(np.shape(self.rate)))
+        if self.rate_sq is None:
+            object.__setattr__(self, "rate_sq", np.asarray(self.rate, float) ** 2)
+        if self.quenched_variance is None:
+            object.__setattr__(self, "quenched_variance", np.zeros(np.shape(self.rate) + (3,)))
+        if self.second_moments is None:
+            object.__setattr__(self, "second_moments", np.zeros(0))
 
     @property
     def elapsed(self) -> float:
@@ -202,13 +247,129 @@ class MeanFieldResult:
 
     @property
     def fraction_silent(self) -> np.ndarray:
-        """Weight of labels with rate < ``silent_rate``, (2,)."""
+        """Weight of labels with rate < ``silent_rate`` (with spread: of neurons), (2,)."""
+        if self.spread:
+            return np.array([self._cdf(a, np.nextafter(self.silent_rate, -np.inf))[0]
+                             for a in (0, 1)])
         return self._statistics["fraction_silent"]
 
     @property
     def fraction_saturated(self) -> np.ndarray:
-        """Weight of labels with rate > ``saturated_rate``, (2,)."""
+        """Weight of labels with rate > ``saturated_rate`` (with spread: of neurons), (2,)."""
+        if self.spread:
+            return np.array([1.0 - self._cdf(a, self.saturated_rate[a])[0] for a in (0, 1)])
         return self._statistics["fraction_saturated"]
+
+    # ------------------------------------------------------------------ distributions
+    @cached_property
+    def _z_profile(self):
+        r"""(z, mass, rates (2, n, nz)): each label's rate along the frozen z.
+
+        Without spread one node z = 0 (the label rates). With spread
+        :math:`\Phi(\mu + \sigma_q z, \sqrt{\sigma^2 + c z}; \tau_s)` (c =
+        ``noise_slope``) re-evaluated with the solve's transfer function and filter on
+        ``meanfield.diagnostics.spread_z_grid``.
+        """
+        z, mass = dg.spread_z_grid(self.spread)
+        if not self.spread:
+            return z, mass, np.asarray(self.rate, float)[..., None]
+        from ._phi import SIGMA_FLOOR, PopulationTransfer
+        from .degree_space import _NOISE_FLOOR
+
+        n = self.rate.shape[1]
+        nz = z.size
+        transfer = PopulationTransfer(self.params, self.filter,
+                                      (np.arange(n), np.arange(n, 2 * n)),
+                                      table=True).tiled(nz, 2 * n)
+        mu = (self.mu.ravel()[None, :] + self.sigma_q.ravel()[None, :] * z[:, None]).ravel()
+        var = (self.sigma.ravel() ** 2)[None, :] + self.noise_slope.ravel()[None, :] * z[:, None]
+        floor = np.maximum(_NOISE_FLOOR * self.sigma.ravel() ** 2, SIGMA_FLOOR ** 2)
+        sigma = np.sqrt(np.maximum(var, floor[None, :])).ravel()
+        r = transfer.evaluate(mu, sigma, np.tile(self.tau_s.ravel(), nz), derivatives=False)[0]
+        return z, mass, np.moveaxis(r.reshape(nz, 2, n), 0, -1)
+
+    def _cdf(self, a: int, x) -> np.ndarray:
+        z, _, prof = self._z_profile
+        return dg.mixture_cdf(x, self.weights[a], z, prof[a])
+
+    def zero_spike_fraction(self, T: float) -> np.ndarray:
+        r"""Predicted fraction of each population with no spike in a window of T seconds.
+
+        Parameters
+        ----------
+        T : float
+            Window length, s, >= 0.
+
+        Returns
+        -------
+        ndarray (2,)
+            :math:`E_t E_z\, e^{-r(t, z) T}` for E and I: a Poisson neuron of rate r is
+            silent for T seconds with probability :math:`e^{-rT}`, averaged over the labels
+            and (with ``spread``) the frozen z of docs/theory.md section 10. What "silent"
+            means in a finite simulation (``validation.compare`` reports the simulated
+            fraction of neurons with no spike beside it). Spike trains less regular than
+            Poisson raise it, more regular ones lower it.
+        """
+        T = check_nonnegative("T", T, unit="s")
+        _, mass, prof = self._z_profile
+        return np.array([dg.mixture_zero_spike_fraction(T, self.weights[a], mass, prof[a])
+                         for a in (0, 1)])
+
+    def rate_quantiles(self, q) -> np.ndarray:
+        r"""Quantiles of the rate across the neurons of each population, Hz.
+
+        Parameters
+        ----------
+        q : float or array_like
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        ndarray (2,) for a scalar q, else (2, len(q))
+            The smallest rate x with :math:`P(r \le x) \ge q` in the mixture over labels
+            (``weights``) and, with ``spread``, over z (continuous; without spread the label
+            rates are point masses and this is the weighted quantile of ``rate``).
+        """
+        qa = check_array("q", q, lo=0.0, hi=1.0)
+        z, _, prof = self._z_profile
+        out = np.array([dg.mixture_quantile(qa.ravel(), self.weights[a], z, prof[a])
+                        for a in (0, 1)])
+        return out[:, 0] if qa.ndim == 0 else out
+
+    def rate_distribution(self, bins=50, range=None):
+        """Density of the rate across the neurons of each population.
+
+        Parameters
+        ----------
+        bins : int or array_like
+            Number of equal bins (>= 1) or the increasing bin edges, Hz.
+        range : (float, float), optional
+            Hz; default (0, the 99.9 % quantile of the faster population).
+
+        Returns
+        -------
+        edges : ndarray (nbins + 1,)
+            Hz.
+        density : ndarray (2, nbins)
+            Probability per Hz of a neuron's rate falling in each bin, (P(r <= e_{k+1}) -
+            P(r <= e_k)) / width (the first bin includes its left edge). Without spread the
+            labels are point masses, so this is a weighted histogram of ``rate``. It
+            integrates to the probability inside the edges.
+        """
+        if np.ndim(bins) == 0:
+            nb = check_int("bins", bins, lo=1)
+            lo, hi = (0.0, float(np.max(self.rate_quantiles(0.999)))) if range is None \
+                else (float(range[0]), float(range[1]))
+            if not hi > lo:
+                hi = lo + 1.0
+            edges = np.linspace(lo, hi, nb + 1)
+        else:
+            edges = check_array("bins", bins)
+            if edges.size < 2 or np.any(np.diff(edges) <= 0):
+                raise ValueError("bins as edges must be increasing, with at least 2 edges")
+        first = np.concatenate([[np.nextafter(edges[0], -np.inf)], edges[1:]])
+        cdf = np.array([self._cdf(a, first) for a in (0, 1)])
+        return edges, np.diff(cdf, axis=1) / np.diff(edges)
 
     @property
     def rate_indegree_slope(self) -> np.ndarray:

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from meanfield.checks import check_int
-from meanfield.diagnostics import SILENT_RATE, balance_index, fraction_below
+from meanfield.checks import check_array, check_int
+from meanfield.diagnostics import SILENT_RATE, balance_index, fraction_below, no_spike_fraction
 from meanfield.labels import quantile_bins
 from meanfield.params import POPULATIONS, population_index
 
 __all__ = ["compare", "Comparison", "PopulationComparison", "scalar_label", "theory_at",
-           "linear_fit"]
+           "linear_fit", "QUANTILES"]
+
+QUANTILES = (0.1, 0.5, 0.9)
+"""Default probabilities of the rate quantiles ``compare`` reports."""
 
 
 def scalar_label(label: np.ndarray) -> np.ndarray:
@@ -106,6 +109,18 @@ class PopulationComparison:
     sim_mean_rate, theory_mean_rate : float
         Population mean rate, Hz: simulated, and the degree-space theory at each neuron's
         label averaged over the neurons (NaN without theory).
+    no_spike_fraction : float
+        Fraction of the population's neurons with no spike in the measured window
+        ("silent" as a finite simulation measures it).
+    theory_zero_spike_fraction : float
+        The theory's prediction of it, ``MeanFieldResult.zero_spike_fraction(duration)``
+        (NaN without theory).
+    quantiles : ndarray (k,)
+        Probabilities of the rate quantiles below.
+    sim_rate_quantiles, theory_rate_quantiles : ndarray (k,)
+        Quantiles of the rate across the population's neurons, Hz: simulated
+        (``numpy.quantile``) and the theory's ``MeanFieldResult.rate_quantiles`` (the
+        mixture over labels and, with ``spread``, over the spread within a label).
     """
 
     population: str
@@ -129,6 +144,11 @@ class PopulationComparison:
     neuron_rms: float
     sim_mean_rate: float
     theory_mean_rate: float
+    no_spike_fraction: float = float("nan")
+    theory_zero_spike_fraction: float = float("nan")
+    quantiles: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sim_rate_quantiles: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    theory_rate_quantiles: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def agreement(self, rel: float = 0.2, abs_hz: float = 0.5, n_se: float = 3.0,
                   min_count: int = 200, min_theory_rate: float = 1.0) -> np.ndarray:
@@ -198,6 +218,12 @@ class Comparison:
                          f"+/- {pc.net_input_slope_se:.2g} mV/label, spread "
                          f"{pc.net_input_spread:.3g} mV, balance index {pc.balance_index:.3g}, "
                          f"silent {pc.fraction_silent:.3f}")
+            if pc.quantiles.size:
+                qs = "/".join(f"{100 * q:g}" for q in pc.quantiles)
+                lines.append(f"   no spike in the window: sim {pc.no_spike_fraction:.3f}, theory "
+                             f"{pc.theory_zero_spike_fraction:.3f}; rate quantiles {qs} %: sim "
+                             + "/".join(f"{x:.3g}" for x in pc.sim_rate_quantiles) + " Hz, theory "
+                             + "/".join(f"{x:.3g}" for x in pc.theory_rate_quantiles) + " Hz")
             if np.isfinite(pc.neuron_corr):
                 lines.append(f"   per neuron: corr {pc.neuron_corr:.3f}, RMS {pc.neuron_rms:.3f} Hz")
             lines.append("   label     n   sim +/- SE      theory    z")
@@ -218,7 +244,7 @@ def _bin_edges(lab, which, nb) -> np.ndarray:
 
 
 def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
-            silent_rate: float = SILENT_RATE) -> Comparison:
+            silent_rate: float = SILENT_RATE, quantiles=QUANTILES) -> Comparison:
     r"""Compare a mean-field theory with a spiking simulation of a realised network.
 
     Parameters
@@ -237,6 +263,9 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
         ``n_bins`` values).
     silent_rate : float
         Hz; neurons below it count as silent.
+    quantiles : sequence of float
+        Probabilities in [0, 1] of the rate quantiles reported (default ``QUANTILES``:
+        10, 50 and 90 %).
 
     Returns
     -------
@@ -249,6 +278,7 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
     sqrt(N) where balance breaks (Case B) and stays O(1) where it holds.
     """
     n_bins = check_int("n_bins", n_bins, lo=1)
+    quantiles = check_array("quantiles", quantiles, lo=0.0, hi=1.0).ravel()
     if sim.N != network.N:
         raise ValueError(f"sim has {sim.N} neurons but network has {network.N}")
     label = scalar_label(network.label)
@@ -283,6 +313,10 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             rms = float(np.sqrt(np.mean((rate - nt) ** 2)))
         else:
             corr = rms = float("nan")
+        th_q, th_zero = np.full(quantiles.size, np.nan), float("nan")
+        if idx.size and hasattr(theory, "rate_quantiles"):      # a MeanFieldResult
+            th_q = np.asarray(theory.rate_quantiles(quantiles), float)[a]
+            th_zero = float(theory.zero_spike_fraction(float(sim.duration))[a])
         pops.append(PopulationComparison(
             population=name, bin_edges=edges, label_mean=bmean(lab), count=count,
             sim_rate=sim_rate, sim_se=sim_se, theory_rate=theory_rate, z=z,
@@ -294,5 +328,10 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             fraction_silent=float(fraction_below(rate, silent_rate)) if idx.size else float("nan"),
             neuron_corr=corr, neuron_rms=rms,
             sim_mean_rate=float(rate.mean()) if idx.size else float("nan"),
-            theory_mean_rate=float(np.mean(th_neuron)) if idx.size else float("nan")))
+            theory_mean_rate=float(np.mean(th_neuron)) if idx.size else float("nan"),
+            no_spike_fraction=float(no_spike_fraction(rate)) if idx.size else float("nan"),
+            theory_zero_spike_fraction=th_zero, quantiles=quantiles.copy(),
+            sim_rate_quantiles=(np.quantile(rate, quantiles) if idx.size
+                                else np.full(quantiles.size, np.nan)),
+            theory_rate_quantiles=th_q))
     return Comparison(tuple(pops), N=network.N, duration=float(sim.duration))
