@@ -20,6 +20,11 @@ Filters (docs/theory.md sections 5.2 and 5.5)
                              {\sigma_E^2 + \sigma_I^2 + \sigma_X^2},
 
     :math:`\sigma_b^2` being source b's share of :math:`\sigma^2` at that point.
+``"colored"``
+    LIF and EIF: ``meanfield.colored_rate``, the stationary rate under exponentially
+    filtered noise (docs/theory.md section 9; 2-D Fokker-Planck tables), with the same
+    effective time constant per point as ``"fourcaud_brunel"``. Not a default yet
+    (issue 10 item 5); partials by forward differences of the interpolated table.
 ``"auto"`` (default)
     ``"fourcaud_brunel"`` for LIF populations when any of ``tau_E, tau_I, tau_X`` is
     positive, ``"white"`` otherwise (always for the EIF: the shift is derived for a hard
@@ -32,15 +37,23 @@ import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
 from . import transfer as _transfer
+from .colored import colored_rate
 from .params import POPULATIONS, NetworkParams
 
 __all__ = ["FILTERS", "resolve_filter", "PopulationTransfer", "SIGMA_FLOOR", "EIFTable"]
 
-FILTERS = ("auto", "white", "fourcaud_brunel")
+FILTERS = ("auto", "white", "fourcaud_brunel", "colored")
 """Accepted values of the ``filter`` argument of the solvers."""
 
 SIGMA_FLOOR = 1e-6
 """Smallest noise amplitude handed to the transfer function, mV (deterministic limit)."""
+
+_FILTERED = ("fourcaud_brunel", "colored")
+"""Filters that use the effective synaptic time constant."""
+
+_COLORED_FD_STEP = 1e-6
+"""Forward-difference step of the colored-rate partials, relative to sigma (mu, sigma) and
+to max(tau_s, 1 ms) (tau_s); the table is a C1 cubic interpolation: truncation ~1e-6."""
 
 _EIF_FD_STEP = 1e-6
 """Forward-difference step of the EIF partials, relative to sigma (the discretised EIF
@@ -48,7 +61,7 @@ rate is smooth in mu and sigma: truncation ~1e-6, round-off ~1e-13/1e-6 relative
 
 
 def resolve_filter(params: NetworkParams, filter: str) -> tuple:
-    """Per-population filter names ``("white" | "fourcaud_brunel", ...)`` for E and I.
+    """Per-population filter names (``"white"``, ``"fourcaud_brunel"``, ``"colored"``) for E and I.
 
     Raises
     ------
@@ -60,8 +73,8 @@ def resolve_filter(params: NetworkParams, filter: str) -> tuple:
     any_tau = bool(np.any(params.tau_syn > 0))
     out = []
     for a, neuron in zip(POPULATIONS, params.neurons):
-        if filter == "white":
-            out.append("white")
+        if filter in ("white", "colored"):
+            out.append(filter)
         elif filter == "fourcaud_brunel":
             if neuron.kind != "LIF":
                 raise ValueError(f"filter = 'fourcaud_brunel' needs LIF neurons, but population "
@@ -109,14 +122,14 @@ class PopulationTransfer:
         """
         tau = np.zeros(var.shape)
         for a, idx in enumerate(self.index):
-            if self.filters[a] == "fourcaud_brunel" and idx.size:
+            if self.filters[a] in _FILTERED and idx.size:
                 v = var[idx]
                 num = self.tau_syn @ var_src[:, idx]
                 tau[idx] = np.divide(num, v, out=np.zeros_like(num), where=v > 0)
         return tau
 
     def uses_filter(self) -> bool:
-        return any(f == "fourcaud_brunel" for f in self.filters)
+        return any(f in _FILTERED for f in self.filters)
 
     # ------------------------------------------------------------------ rates
     def evaluate(self, mu, sigma, tau_s, derivatives: bool = True):
@@ -141,7 +154,22 @@ class PopulationTransfer:
                 continue
             neuron = self.neurons[a]
             m, s = mu[idx], sigma[idx]
-            if neuron.kind == "LIF":
+            if self.filters[a] == "colored":
+                ts = np.broadcast_to(tau_s[idx], m.shape)
+                if not derivatives:
+                    r[idx] = colored_rate(neuron, m, s, ts)
+                    continue
+                n = m.size
+                h = _COLORED_FD_STEP * s
+                ht = _COLORED_FD_STEP * np.maximum(ts, 1e-3)
+                out = colored_rate(neuron, np.concatenate([m, m + h, m, m]),
+                                   np.concatenate([s, s, s + h, s]),
+                                   np.concatenate([ts, ts, ts, ts + ht]))
+                r[idx] = out[:n]
+                r_mu[idx] = (out[n:2 * n] - out[:n]) / h
+                r_sig[idx] = (out[2 * n:3 * n] - out[:n]) / h
+                r_tau[idx] = (out[3 * n:] - out[:n]) / ht
+            elif neuron.kind == "LIF":
                 ts = tau_s[idx] if self.filters[a] == "fourcaud_brunel" else 0.0
                 r[idx] = _transfer.lif_rate(m, s, neuron, ts)
                 if derivatives:
