@@ -33,6 +33,13 @@ and reports the balance diagnostics of docs/theory.md section 6. Because :math:`
    N (solve at N = 10^3, then step N up by factors <= 2, each stage started from the
    previous solution).
 
+With ``spread=True`` the solver adds, per label, the spread of mean input across the
+neurons of the label (docs/theory.md section 10): a neuron's rate is
+:math:`\Phi(\mu(t) + \sigma_q(t) z, \sigma_z; \tau_s)` with z ~ N(0, 1) frozen per neuron,
+:math:`\sigma_q^2` from the binomial in-degrees and the second moments of the presynaptic
+rates, and the unknowns grow by those second moments (``_SpreadMap``); it starts from the
+solution without spread.
+
 The methods live in ``meanfield.roots`` (``METHODS``: "newton", "relaxation",
 "continuation", "newton_krylov"); ``solve(..., method=...)`` picks one, and the default
 "auto" is the strategy above. A result that did not converge says so
