@@ -380,8 +380,8 @@ def test_bad_input():
         solve(p, "homogeneous")
     with pytest.raises(TypeError, match="params must be a NetworkParams"):
         solve({"N": 100})
-    with pytest.raises(ValueError, match="filter = 'colored' is unknown"):
-        solve(p, filter="colored")
+    with pytest.raises(ValueError, match="filter = 'pink' is unknown"):
+        solve(p, filter="pink")
     with pytest.raises(ValueError, match="needs LIF neurons"):
         solve(p, filter="fourcaud_brunel")
     with pytest.raises(ValueError, match=r"p_EE \* m_EE"):       # p m > 1
