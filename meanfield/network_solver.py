@@ -311,9 +311,9 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
         ``NETWORK_METHODS``). "neuron": "auto" or "newton_krylov" (the same: inexact
         Newton-GMRES from the population-mode solution). "population": "newton",
         "relaxation", "newton_krylov", or "auto" (default) = Newton, then relaxation.
-    filter : {"auto", "white", "fourcaud_brunel"}
-        As in ``solve``; the Fourcaud-Brunel :math:`\tau_s` is the variance-weighted mean
-        of the source time constants for each neuron.
+    filter : {"auto", "white", "fourcaud_brunel", "colored"}
+        As in ``solve``; the effective :math:`\tau_s` ("fourcaud_brunel", "colored") is the
+        variance-weighted mean of the source time constants for each neuron.
     presynaptic : {"neuron", "population"}
         "neuron" (default): :math:`\mu_j` sums the self-consistent rates of j's actual
         presynaptic partners (docs/theory.md section 4). "population": every presynaptic rate
