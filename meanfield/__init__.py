@@ -4,6 +4,7 @@ Units everywhere: s, mV, Hz. See docs/theory.md and the README's map of modules.
 """
 
 from .colored import colored_rate
+from .filtering import effective_filter, effective_tau_s
 from .balance import BalanceCheck, BalanceConditions, balance_conditions, balanced_rates
 from .degree import DegreeModel
 from .feasibility import FeasibilityResult, balance_feasibility
@@ -36,7 +37,7 @@ __all__ = [
     "TruncatedNormal", "Empirical", "GaussianCopula",
     "lif_rate", "lif_rate_dmu", "lif_rate_dsigma", "eif_rate", "eif_rate_dmu",
     "eif_rate_dsigma", "rate", "rate_dmu", "rate_dsigma", "ALPHA_FB", "DEFAULT_DV",
-    "colored_rate",
+    "colored_rate", "effective_tau_s", "effective_filter",
     "solve", "MeanFieldResult", "solve_network", "NetworkMeanFieldResult",
     "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
     "fit_exponent_se", "ExponentFit",
