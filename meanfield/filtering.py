@@ -47,9 +47,27 @@ Equal shares of 8/4/10 ms at :math:`\tau_m` = 15 ms give 7.33 ms (variance-weigh
 6.02 ms with :math:`\sigma_\text{eff}/\sigma` = 0.977 (moments), 7.04 ms (variance) and
 7.09 ms (sqrt-weighted).
 
-Measured (``benchmarks/validate_tau_rule.py``, docs/theory.md section 9,
-benchmarks/README_colored.md section 4): see the table there; summary in
-``effective_filter``'s Notes.
+Measured (``benchmarks/validate_tau_rule.py``; table in benchmarks/README_colored.md
+section 4, summary in docs/theory.md section 9): error of ``colored_rate(neuron, mu,
+sigma * sigma_scale, tau_s)`` against a Gaussian Monte Carlo of single neurons driven by
+the three OU currents, 12 points above 1 Hz at the E and I operating shares of
+``akil2021`` (EIF) and ``akil2021_lif`` (LIF) and equal shares, ~1.1e4 spikes each
+(standard error ~1 %), mean / rms / max |error|:
+
+=============================  =======  =====  ========
+rule                            mean     rms    max
+=============================  =======  =====  ========
+``"moments"``                   +1.1 %  1.5 %  2.7 %
+``"variance_weighted"``         -5.9 %  6.2 %  8.6 %
+``"variance"``                  -2.8 %  2.9 %  4.2 %
+``"sqrt_weighted"``             -3.2 %  3.4 %  4.8 %
+``"moments"``, sigma not scaled +7.0 %  7.7 %  12.9 %
+=============================  =======  =====  ========
+
+With Poisson input (J = sigma/40): moments +1.4 / 1.7 / 3.5 %, variance-weighted
+-5.7 / 5.9 / 9.4 %. ``"moments"`` (with ``sigma_scale``) is the rule to use; its residual
+is at the level of ``colored_rate``'s own error (+0.5 % mean against a one-source Monte
+Carlo at the same parameters).
 """
 
 from __future__ import annotations
@@ -128,9 +146,11 @@ def effective_filter(tau, variance_share, *, tau_m=None, rule: str = "variance_w
 
     Notes
     -----
-    Measured against a Gaussian Monte Carlo of single neurons driven by three OU
-    currents (``benchmarks/validate_tau_rule.py``; docs/theory.md section 9,
-    benchmarks/README_colored.md section 4 for the table).
+    Use ``rule="moments"`` with ``sigma * sigma_scale``: measured against single neurons
+    driven by three filtered sources it is within 2.7 % (Gaussian) / 3.5 % (Poisson input)
+    of the simulated rate at the presets' operating points, against -5.9 % on average and
+    up to -9.4 % for ``"variance_weighted"`` (module docstring; docs/theory.md section 9;
+    benchmarks/README_colored.md section 4; ``benchmarks/validate_tau_rule.py``).
 
     Examples
     --------
