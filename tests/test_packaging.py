@@ -86,3 +86,15 @@ def test_readme_test_command_is_what_ci_runs():
     assert len(blocks) >= 2, "README must open with two command blocks"
     test_cmd = blocks[1].strip().splitlines()[-1].strip()
     assert test_cmd in ci, f"README test command {test_cmd!r} not run by .ci/run"
+
+
+def test_readme_map_names_every_module():
+    """README's map of the modules has one row per module of the five packages."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Map of the modules"):readme.index("## Where the theory lives")]
+    listed = set(re.findall(r"^\| `([\w/]+\.py)` \|", section, flags=re.M))
+    modules = {str(p.relative_to(ROOT)) for pkg in ("meanfield", "graphs", "validation",
+                                                    "paper_figures", "hetbalance")
+               for p in (ROOT / pkg).glob("*.py") if p.name != "__init__.py"}
+    assert modules - listed == set(), f"modules missing from README's map: {sorted(modules - listed)}"
+    assert listed - modules == set(), f"README names missing modules: {sorted(listed - modules)}"
