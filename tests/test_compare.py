@@ -1,5 +1,7 @@
 """compare(): binning, standard errors, slopes and balance read from synthetic inputs."""
 
+import math
+import statistics
 from types import SimpleNamespace
 
 import numpy as np
@@ -64,3 +66,98 @@ def test_mismatched_sizes_raise():
     theory, sim, net = _synthetic()
     with pytest.raises(ValueError, match="neurons"):
         compare(theory, SimpleNamespace(**{**sim.__dict__, "N": 10}), net)
+
+
+# ----------------------------------------------------------------------------- pinned values
+# Hand-built populations whose every statistic is worked out by hand (or with the standard
+# library) in the test: any change of the formulas in compare shows as a changed number.
+def _pinned():
+    #            E neurons (4)                       I neurons (3)
+    rate = np.array([0.0, 0.05, 0.1, 0.5] + [2.0, 4.0, 9.0])          # Hz
+    E = np.array([40.0, 40.0, 44.0, 44.0] + [20.0, 30.0, 0.0])        # mV
+    I = np.array([-45.0, -43.0, -47.0, -49.0] + [-25.0, -31.0, -4.0])
+    X = np.array([8.0, 6.0, 6.0, 10.0] + [10.0, 5.0, 0.0])
+    pop = np.int8([0, 0, 0, 0, 1, 1, 1])
+    label = np.array([0.6, 0.8, 1.2, 1.4, 0.7, 1.0, 1.3])
+    net = SimpleNamespace(N=7, population=pop, label=label)
+    sim = SimpleNamespace(N=7, rate=rate, mean_input=np.stack([E, I, X], axis=1), duration=4.0)
+    return sim, net
+
+
+def test_exact_balance_spread_silent_fraction_and_mean_input():
+    sim, net = _pinned()
+    c = compare(None, sim, net, n_bins=1)
+    E, I = c["E"], c["I"]
+    # E: net inputs E + I + X = 3, 3, 3, 5 mV -> mean 3.5, population sd sqrt(0.75)
+    # (the E column alone has sd 2, E + I without X has sd 1)
+    assert E.net_input_spread == pytest.approx(math.sqrt(0.75), rel=1e-12)
+    # balance index: median of |net| / (E + X) = median(3/48, 3/46, 3/50, 5/54)
+    assert E.balance_index == pytest.approx(statistics.median([3 / 48, 3 / 46, 3 / 50, 5 / 54]),
+                                            rel=1e-12)
+    # silent: rate < 0.1 Hz -> 0.0 and 0.05 (0.1 itself is not below 0.1; 0.5 is firing)
+    assert E.fraction_silent == 0.5
+    np.testing.assert_allclose(E.mean_input, [42.0, -46.0, 7.5], rtol=1e-12)
+    # I: net inputs 5, 4, -4 mV -> mean 5/3, deviations 10/3, 7/3, -17/3: population sd
+    # sqrt(438/27); the third neuron has E + X = 0 and is left out of the balance index
+    assert I.net_input_spread == pytest.approx(math.sqrt(438 / 27), rel=1e-12)
+    assert I.balance_index == pytest.approx(statistics.median([5 / 30, 4 / 35]), rel=1e-12)
+    assert I.fraction_silent == 0.0
+    np.testing.assert_allclose(I.mean_input, [50 / 3, -60 / 3, 5.0], rtol=1e-12)
+    # the silent threshold is a parameter: at 0.2 Hz the 0.1 Hz neuron is silent too
+    assert compare(None, sim, net, n_bins=1, silent_rate=0.2)["E"].fraction_silent == 0.75
+    # one bin: mean rate and its standard error sd(ddof=1)/sqrt(n), not the sd
+    assert E.sim_rate[0] == pytest.approx(0.1625, rel=1e-12)
+    assert E.sim_se[0] == pytest.approx(statistics.stdev([0.0, 0.05, 0.1, 0.5]) / 2, rel=1e-12)
+    assert I.sim_se[0] == pytest.approx(statistics.stdev([2.0, 4.0, 9.0]) / math.sqrt(3),
+                                        rel=1e-12)
+    # the net-input slope against the label (least squares): E net input 3, 3, 3, 5
+    # at labels 0.6, 0.8, 1.2, 1.4 -> slope sum(dx dy)/sum(dx^2) = 0.8/0.4 = 2 mV per label
+    assert E.net_input_slope == pytest.approx(2.0, rel=1e-12)
+
+
+def _one_bin(mean, sd, theory_rate, n=400):
+    """n E neurons (and 10 I) with rates mean + sd, mean - sd (n // 2 each; one at mean if
+    n is odd), all in one bin, against the constant theory ``theory_rate``.
+
+    Returns the E comparison and the E rates.
+    """
+    rate = np.r_[np.full(n // 2, mean + sd), np.full(n // 2, mean - sd), np.full(n % 2, mean),
+                 np.full(10, 5.0)]
+    pop = np.r_[np.zeros(n, np.int8), np.ones(10, np.int8)]
+    label = np.linspace(0.5, 1.5, n + 10)
+    net = SimpleNamespace(N=n + 10, population=pop, label=label)
+    inputs = np.tile([10.0, -12.0, 3.0], (n + 10, 1))             # mV, irrelevant here
+    sim = SimpleNamespace(N=n + 10, rate=rate, mean_input=inputs, duration=5.0)
+    theory = SimpleNamespace(label=np.array([[0.5, 1.5], [0.5, 1.5]]),
+                             rate=np.array([[theory_rate] * 2, [5.0] * 2]),
+                             weights=np.full((2, 2), 0.5))
+    return compare(theory, sim, net, n_bins=1)["E"], rate[:n]
+
+
+@pytest.mark.parametrize("mean, sd, theory_rate, n, agrees", [
+    # the 20 % bar, with the SE small (sd 2 Hz over 400 neurons: SE 0.1 Hz, 3 SE 0.3 Hz)
+    (25.0, 2.0, 20.0, 400, False),      # 25 % off: flagged
+    (23.0, 2.0, 20.0, 400, True),       # 15 % off: agrees
+    (16.4, 2.0, 20.0, 400, True),       # 18 % below: agrees
+    (15.0, 2.0, 20.0, 400, False),      # 25 % below: flagged
+    # SE, not SD: sd 10 Hz but SE 0.5 Hz (3 SE = 1.5 Hz < 20 % = 4 Hz): 25 % off is flagged
+    (25.0, 10.0, 20.0, 400, False),
+    # with a large SE the 3 SE bar takes over: sd 40 Hz, SE 2 Hz, 3 SE 6 Hz > 5 Hz
+    (25.0, 40.0, 20.0, 400, True),
+    # the 0.5 Hz floor: theory 1.5 Hz, off by 0.4 Hz (27 %) agrees, by 0.6 Hz does not
+    (1.9, 0.02, 1.5, 400, True),
+    (2.1, 0.02, 1.5, 400, False),
+    # bins with fewer than 200 neurons or a theory below 1 Hz are not judged
+    (25.0, 2.0, 20.0, 199, True),
+    (2.0, 0.01, 0.8, 400, True),
+])
+def test_agreement_bar_at_its_edges(mean, sd, theory_rate, n, agrees):
+    pc, rates = _one_bin(mean, sd, theory_rate, n)
+    se = statistics.stdev(rates.tolist()) / math.sqrt(n)     # the standard error of the mean
+    assert pc.count[0] == n
+    assert pc.theory_rate[0] == pytest.approx(theory_rate, rel=1e-12)
+    assert pc.sim_rate[0] == pytest.approx(mean, rel=1e-12)
+    # rel 1e-9: compare uses E[r^2] - E[r]^2 (cancellation ~ (mean/sd)^2 eps ~ 1e-11)
+    assert pc.sim_se[0] == pytest.approx(se, rel=1e-9)
+    assert pc.z[0] == pytest.approx((mean - theory_rate) / se, rel=1e-9)
+    assert bool(pc.agreement()[0]) is agrees

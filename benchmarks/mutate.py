@@ -1,0 +1,647 @@
+"""Mutation testing of hetbalance: break the code on purpose and check that a fast test fails.
+
+Each mutant is one small change of the source (a comparison flipped, + and - swapped, a
+constant doubled, a term of a sum dropped, a boolean negated, two arguments swapped, min
+and max swapped, ...), enumerated with the standard library's ``ast`` and spliced into
+the text of ONE file of a scratch copy of the repository (never the working tree). For
+every mutant the fast tests run in that copy (``pytest -m "not slow" -x -q``, the test
+files that can reach the module, with a per-mutant timeout): a failing run *kills* the
+mutant, a green run lets it *survive*. The report gives the score per module
+(killed / run) and lists the survivors (file:line, the mutation) to be killed by a new
+test or explained as equivalent.
+
+``--known`` runs instead the named table ``KNOWN`` of the deliberate bugs of issue 12,
+applied textually, and reports each killed or survived.
+
+Usage (from the repository root; see benchmarks/README_mutation.md)::
+
+    python benchmarks/mutate.py --list --modules validation/comparison.py
+    python benchmarks/mutate.py --max-mutants 60 --seed 1 --jobs 1 --report mut.md
+    python benchmarks/mutate.py --mutant validation/comparison.py:262:cmp
+    python benchmarks/mutate.py --known
+
+Only the standard library is used; the tests need the project's test extras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import dataclasses
+import os
+import pathlib
+import queue
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGES = ("meanfield", "graphs", "validation", "paper_figures", "hetbalance")
+DEFAULT_MODULES = ("meanfield", "graphs", "validation", "paper_figures")
+# Code whose only output is presentation (plots, printed tables, reprs): mutants there
+# cannot change a number a test or a claim judges, so they are not enumerated.
+SKIP_FUNCTIONS = r"^(plot.*|.*_panel|summary|__repr__|__str__|_repr_.*|_header)$"
+PYTEST_ARGS = ("-m", "not slow", "-x", "-q", "-p", "no:cacheprovider", "--no-header",
+               "-p", "no:randomly")
+
+# ----------------------------------------------------------------------------- known mutants
+# The deliberate bugs of issue 12, as (name, file, [(original snippet, replacement), ...]).
+# Each snippet must occur exactly once in its file; "not applicable" is reported when the
+# code has moved on (update the table then).
+KNOWN = [
+    ("agreement claims forced to True", "paper_figures/_ladder.py",
+     [("ok and bool(judged.any())))", "True))")]),
+    ("Fig 1 exponent bar replaced by True", "paper_figures/fig1_indegree_breaks_balance.py",
+     [("0.35 <= eE <= 0.65))", "True))")]),
+    ("Fig 2 check_claims cut to its first claim", "paper_figures/fig2_assortative_restores.py",
+     [("                   rho < -0.5))\n    return claims\n",
+       "                   rho < -0.5))\n    return claims[:1]\n")]),
+    ("_newton reports convergence on a stall and at maxiter", "meanfield/degree_space.py",
+     [('return G, False, it, f"stalled at relative residual',
+       'return G, True, it, f"stalled at relative residual'),
+      ('return G, _rel_residual(F, G) <= tol, maxiter, f"maxiter = {maxiter} reached"',
+       'return G, True, maxiter, f"maxiter = {maxiter} reached"')]),
+    ("scan_N fits unconverged points", "meanfield/scaling.py",
+     [("fit_exponent(Narr[conv], arr[conv, a])", "fit_exponent(Narr, arr[:, a])")]),
+    ("hetbalance sweep exits 0 on non-convergence", "hetbalance/cli.py",
+     [('if failed else "hetbalance sweep: the sweep did not complete", file=sys.stderr)\n'
+       '        return 1\n',
+       'if failed else "hetbalance sweep: the sweep did not complete", file=sys.stderr)\n'
+       '        return 0\n')]),
+    ("simulate: tau_E and tau_I swapped", "validation/simulator.py",
+     [("    tau = params.tau_syn\n", "    tau = params.tau_syn[[1, 0, 2]]\n")]),
+    ("simulate: explicit-external r_X +3 %", "validation/simulator.py",
+     [("lam = np.full(n_src, params.r_X * dt)", "lam = np.full(n_src, 1.03 * params.r_X * dt)")]),
+    ("compare: X dropped from the net input", "validation/comparison.py",
+     [("net = inp.sum(axis=1)", "net = inp[:, :2].sum(axis=1)")]),
+    ("compare: X dropped from the balance-index denominator", "validation/comparison.py",
+     [("exc = inp[:, 0] + inp[:, 2]", "exc = inp[:, 0]")]),
+    ("compare: silent threshold x10", "validation/comparison.py",
+     [("np.mean(rate < silent_rate)", "np.mean(rate < 10 * silent_rate)")]),
+    ("compare: input spread from the E column only", "validation/comparison.py",
+     [("net_input_spread=float(np.std(net))", "net_input_spread=float(np.std(inp[:, 0]))")]),
+    ("compare: 3 SD instead of 3 SE", "validation/comparison.py",
+     [("n_se * self.sim_se])", "n_se * self.sim_se * np.sqrt(self.count)])")]),
+    ("compare: 40 % instead of 20 %", "validation/comparison.py",
+     [("def agreement(self, rel: float = 0.2,", "def agreement(self, rel: float = 0.4,")]),
+]
+
+
+# ----------------------------------------------------------------------------- mutants
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    path: str            # relative to the repository root, with "/"
+    line: int
+    kind: str
+    description: str
+    edits: tuple         # ((start offset, end offset, replacement), ...) in the file text
+    occurrence: int = 0  # index among mutants of the same path, line and kind
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}:{self.line}:{self.kind}" + (f":{self.occurrence}"
+                                                         if self.occurrence else "")
+
+    @property
+    def module(self) -> str:
+        return self.path[:-3].replace("/", ".")
+
+
+_CMP_FLIP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+             ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+             ast.In: ast.NotIn, ast.NotIn: ast.In}
+_BIN_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+             ast.FloorDiv: ast.Mult, ast.Pow: ast.Mult}
+_MINMAX = {"min": "max", "max": "min", "minimum": "maximum", "maximum": "minimum",
+           "nanmin": "nanmax", "nanmax": "nanmin", "argmin": "argmax", "argmax": "argmin"}
+
+
+class _Offsets:
+    def __init__(self, text: str):
+        self.starts = [0]
+        for line in text.splitlines(keepends=True):
+            self.starts.append(self.starts[-1] + len(line))
+        self.text = text
+
+    def __call__(self, lineno, col):
+        # ast columns are UTF-8 byte offsets: convert within the line
+        line_start = self.starts[lineno - 1]
+        line = self.text[line_start:self.starts[lineno]]
+        return line_start + len(line.encode("utf-8")[:col].decode("utf-8", "replace"))
+
+    def span(self, node):
+        return self(node.lineno, node.col_offset), self(node.end_lineno, node.end_col_offset)
+
+
+def _parents(tree):
+    parent = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parent[child] = node
+    return parent
+
+
+def _skipped(node, parent, skip_re) -> bool:
+    """True inside docstrings, f-strings, raise statements, annotations, presentation code."""
+    n = node
+    while n in parent:
+        p = parent[n]
+        if isinstance(p, (ast.JoinedStr, ast.Raise)):
+            return True
+        if isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if re.match(skip_re, p.name):
+                return True
+            if n is p.returns:
+                return True
+        if isinstance(p, ast.arg) and n is p.annotation:
+            return True
+        if isinstance(p, ast.AnnAssign) and n is p.annotation:
+            return True
+        if isinstance(p, ast.Call) and isinstance(p.func, ast.Attribute) and \
+                p.func.attr in ("warn", "write", "append") and isinstance(n, ast.JoinedStr):
+            return True
+        if isinstance(p, ast.Call) and isinstance(p.func, ast.Name) and p.func.id == "print":
+            return True
+        n = p
+    return False
+
+
+def _docstring_nodes(tree):
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = getattr(node, "body", [])
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                out.add(body[0].value)
+    return out
+
+
+def _expr(node) -> str:
+    return "(" + ast.unparse(node) + ")"
+
+
+def enumerate_mutants(path: pathlib.Path, root: pathlib.Path = ROOT,
+                      skip_re: str = SKIP_FUNCTIONS) -> list[Mutant]:
+    """All mutants of one Python file (see the module docstring for the kinds)."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    parent = _parents(tree)
+    docs = _docstring_nodes(tree)
+    off = _Offsets(text)
+    rel = path.resolve().relative_to(root.resolve()).as_posix()
+    found = []
+
+    def add(node, kind, desc, replacement, span=None):
+        a, b = span if span is not None else off.span(node)
+        found.append((node.lineno, kind, re.sub(r"\s+", " ", desc), ((a, b, replacement),)))
+
+    for node in ast.walk(tree):
+        if not hasattr(node, "lineno") or node in docs or _skipped(node, parent, skip_re):
+            continue
+        if isinstance(node, ast.Compare):
+            for i, op in enumerate(node.ops):
+                if type(op) in _CMP_FLIP:
+                    m = copy.deepcopy(node)
+                    m.ops[i] = _CMP_FLIP[type(op)]()
+                    add(node, "cmp", f"{ast.unparse(node)}  ->  {ast.unparse(m)}", _expr(m))
+        elif isinstance(node, ast.BinOp):
+            if type(node.op) in _BIN_SWAP:
+                m = copy.deepcopy(node)
+                m.op = _BIN_SWAP[type(node.op)]()
+                add(node, "binop", f"{ast.unparse(node)}  ->  {ast.unparse(m)}", _expr(m))
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                add(node, "dropterm", f"{ast.unparse(node)}  ->  {ast.unparse(node.left)}",
+                    _expr(node.left))
+                if isinstance(node.op, ast.Add):
+                    add(node, "dropterm", f"{ast.unparse(node)}  ->  {ast.unparse(node.right)}",
+                        _expr(node.right))
+        elif isinstance(node, ast.AugAssign) and type(node.op) in _BIN_SWAP:
+            m = copy.deepcopy(node)
+            m.op = _BIN_SWAP[type(node.op)]()
+            add(node, "augassign", f"{ast.unparse(node)}  ->  {ast.unparse(m)}", ast.unparse(m))
+        elif isinstance(node, ast.Constant) and not isinstance(parent.get(node), ast.JoinedStr):
+            v = node.value
+            if isinstance(v, bool):
+                add(node, "bool", f"{v!r}  ->  {not v!r}", repr(not v))
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                p = parent.get(node)
+                if isinstance(p, ast.UnaryOp) and isinstance(p.op, ast.USub):
+                    continue           # handled on the UnaryOp (the sign belongs to it)
+                new = v * 2 if v not in (0, 0.0) else v + 1
+                if isinstance(v, int) and v in (0, 1):
+                    new = v + 1
+                add(node, "const", f"{v!r}  ->  {new!r}", repr(new))
+        elif isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                add(node, "not", f"{ast.unparse(node)}  ->  {ast.unparse(node.operand)}",
+                    _expr(node.operand))
+            elif isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                    and isinstance(node.operand.value, (int, float)):
+                v = -node.operand.value
+                add(node, "const", f"{v!r}  ->  {2 * v!r}", repr(2 * v))
+            elif isinstance(node.op, ast.USub):
+                add(node, "neg", f"{ast.unparse(node)}  ->  {ast.unparse(node.operand)}",
+                    _expr(node.operand))
+        elif isinstance(node, ast.BoolOp):
+            m = copy.deepcopy(node)
+            m.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+            add(node, "boolop", f"{ast.unparse(node)}  ->  {ast.unparse(m)}", _expr(m))
+        elif isinstance(node, ast.Return) and node.value is not None and \
+                isinstance(node.value, (ast.Compare, ast.BoolOp)):
+            add(node.value, "return", f"return {ast.unparse(node.value)}  ->  return not (...)",
+                "(not " + _expr(node.value) + ")")
+        elif isinstance(node, ast.Call):
+            pos = [a for a in node.args if not isinstance(a, ast.Starred)]
+            if len(pos) >= 2 and len(pos) == len(node.args):
+                a0, a1 = off.span(pos[0]), off.span(pos[1])
+                t0, t1 = text[a0[0]:a0[1]], text[a1[0]:a1[1]]
+                types = ("float", "int", "bool", "str", "complex", "object")
+                if t0 != t1 and t0 not in types and t1 not in types:
+                    found.append((node.lineno, "swapargs", re.sub(
+                                  r"\s+", " ", f"{ast.unparse(node.func)}({t0}, {t1}, ...)  ->  "
+                                  f"{ast.unparse(node.func)}({t1}, {t0}, ...)"),
+                                  ((a0[0], a0[1], t1), (a1[0], a1[1], t0))))
+        if isinstance(node, ast.Attribute) and node.attr in _MINMAX and \
+                isinstance(node.ctx, ast.Load):
+            a, b = off.span(node)
+            new = ast.unparse(node.value) + "." + _MINMAX[node.attr]
+            add(node, "minmax", f"{ast.unparse(node)}  ->  {new}", "(" + new + ")", (a, b))
+        elif isinstance(node, ast.Name) and node.id in ("min", "max") and \
+                isinstance(node.ctx, ast.Load):
+            add(node, "minmax", f"{node.id}  ->  {_MINMAX[node.id]}", _MINMAX[node.id])
+
+    found.sort(key=lambda f: (f[0], f[3][0][0], f[1]))
+    out, seen = [], {}
+    for line, kind, desc, edits in found:
+        k = (line, kind)
+        occ = seen.get(k, 0)
+        seen[k] = occ + 1
+        m = Mutant(rel, line, kind, desc, edits, occ)
+        if _compiles(apply_edits(text, edits)):
+            out.append(m)
+    return out
+
+
+def apply_edits(text: str, edits) -> str:
+    for a, b, rep in sorted(edits, key=lambda e: -e[0]):
+        text = text[:a] + rep + text[b:]
+    return text
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<mutant>", "exec")
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def module_files(specs, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
+    files = []
+    for spec in specs:
+        p = (root / spec).resolve()
+        if p.is_dir():
+            files += sorted(q for q in p.rglob("*.py") if "__pycache__" not in q.parts)
+        elif p.suffix == ".py" and p.exists():
+            files.append(p)
+        else:
+            raise SystemExit(f"mutate: --modules entry {spec!r} is neither a package folder nor "
+                             f"a .py file under {root}")
+    return files
+
+
+# ----------------------------------------------------------------------------- test selection
+def select_tests(module_path: str, root: pathlib.Path, mode: str) -> list[str]:
+    """Test files (and doctest targets) for a mutant of ``module_path``, most relevant first.
+
+    "reach": test files that mention the module's package or any package downstream of it
+    (the layering meanfield <- graphs <- validation <- paper_figures <- hetbalance means no
+    other file can reach it), ordered by how often they name the module or its public
+    names, then the doctests of the downstream packages. "all": the whole fast suite.
+    """
+    if mode == "all":
+        return []
+    pkg = module_path.split("/")[0]
+    downstream = PACKAGES[PACKAGES.index(pkg):] if pkg in PACKAGES else PACKAGES
+    stem = pathlib.Path(module_path).stem
+    names = {stem}
+    try:
+        tree = ast.parse((root / module_path).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                    for t in node.targets):
+                names |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
+    except (SyntaxError, AttributeError, OSError):
+        pass
+    pat_pkg = re.compile(r"\b(" + "|".join(map(re.escape, downstream)) + r")\b")
+    pat_name = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
+    scored = []
+    for f in sorted((root / "tests").glob("test_*.py")):
+        t = f.read_text(encoding="utf-8")
+        if pat_pkg.search(t):
+            scored.append((-len(pat_name.findall(t)), f.relative_to(root).as_posix()))
+    files = [f for _, f in sorted(scored)]
+    return files + [p for p in downstream if (root / p).is_dir()]
+
+
+# ----------------------------------------------------------------------------- scratch copies
+def _repo_files(root: pathlib.Path) -> list[str]:
+    try:
+        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+        return [f for f in out if f and (root / f).is_file()]
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist"}
+        return [p.relative_to(root).as_posix() for p in root.rglob("*")
+                if p.is_file() and not skip & set(p.relative_to(root).parts)]
+
+
+class Scratch:
+    """A private copy of the repository in which one file at a time is mutated."""
+
+    def __init__(self, root: pathlib.Path, base: pathlib.Path, files: list[str], index: int):
+        self.dir = base / f"copy{index}"
+        for f in files:
+            dst = self.dir / f
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / f, dst)
+        self.tmp = base / f"tmp{index}"
+        self.tmp.mkdir()
+        self._clock = int(time.time()) + 10
+
+    def _touch(self, path: pathlib.Path):
+        # a fresh whole-second mtime for every write: Python's .pyc and numba's cache are
+        # keyed on (mtime, size), and a mutant of the same size must never reuse them
+        self._clock += 2
+        os.utime(path, (self._clock, self._clock))
+
+    def write(self, rel: str, text: str):
+        p = self.dir / rel
+        p.write_text(text, encoding="utf-8")
+        self._touch(p)
+
+    def env(self):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(self.dir) + (os.pathsep + env["PYTHONPATH"]
+                                             if env.get("PYTHONPATH") else "")
+        env["TMPDIR"] = str(self.tmp)
+        env["MPLBACKEND"] = "Agg"
+        env.pop("PYTEST_ADDOPTS", None)
+        return env
+
+    def pytest(self, targets, timeout):
+        cmd = [sys.executable, "-m", "pytest", *PYTEST_ARGS, *targets]
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, cwd=self.dir, env=self.env(), capture_output=True,
+                                  text=True, timeout=timeout)
+            rc, out = proc.returncode, proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            rc, out = "timeout", (exc.stdout or b"").decode("utf-8", "replace") \
+                if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return rc, out, time.perf_counter() - t0
+
+
+def _first_failure(out: str) -> str:
+    for line in out.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" - ")[0][:120]
+    return ""
+
+
+# ----------------------------------------------------------------------------- runs
+@dataclasses.dataclass
+class Outcome:
+    name: str
+    module: str
+    description: str
+    status: str          # killed, survived, timeout, error, not applicable
+    seconds: float
+    detail: str = ""
+
+
+def run_all(jobs_list, root, n_jobs, timeout, select, verbose):
+    """jobs_list: [(name, module, description, rel_path, new_text_fn)]; returns outcomes."""
+    files = _repo_files(root)
+    base = pathlib.Path(tempfile.mkdtemp(prefix="hetbalance-mutate-"))
+    outcomes = []
+    lock = threading.Lock()
+    try:
+        copies = [Scratch(root, base, files, i) for i in range(max(1, n_jobs))]
+        # baseline: the unmutated copy must be green, and must import from the copy
+        check = subprocess.run([sys.executable, "-c", "import meanfield; print(meanfield.__file__)"],
+                               cwd=copies[0].dir, env=copies[0].env(), capture_output=True,
+                               text=True)
+        if not check.stdout.strip().startswith(str(copies[0].dir)):
+            raise SystemExit(f"mutate: the scratch copy does not import its own packages "
+                             f"({check.stdout.strip() or check.stderr.strip()})")
+        # the widest selection (a mutant of meanfield reaches every test file)
+        rc, out, secs = copies[0].pytest(select_tests("meanfield/params.py", copies[0].dir,
+                                                      select), None)
+        if rc != 0:
+            raise SystemExit("mutate: the unmutated fast tests fail in the scratch copy:\n"
+                             + out[-3000:])
+        if timeout is None:
+            timeout = max(120.0, 3.0 * secs)
+        print(f"baseline: fast tests green in {secs:.0f} s; per-mutant timeout {timeout:.0f} s; "
+              f"{len(jobs_list)} mutants, {len(copies)} job(s)", flush=True)
+        todo = queue.Queue()
+        for j in jobs_list:
+            todo.put(j)
+        total = len(jobs_list)
+
+        def worker(sc: Scratch):
+            while True:
+                try:
+                    name, module, desc, rel, make = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    if not (sc.dir / rel).exists():
+                        raise NotApplicable(f"no file {rel}")
+                    original = (sc.dir / rel).read_text(encoding="utf-8")
+                    new = make(original)
+                    if new == original:
+                        raise NotApplicable("the mutation changes nothing")
+                except NotApplicable as exc:
+                    new, why = None, str(exc)
+                if new is not None:
+                    sc.write(rel, new)
+                    try:
+                        rc, out, secs = sc.pytest(select_tests(rel, sc.dir, select), timeout)
+                    finally:
+                        sc.write(rel, original)
+                    if rc == "timeout":
+                        status = "timeout"
+                    elif rc == 0:
+                        status = "survived"
+                    elif rc in (1, 2):       # 1 tests failed, 2 collection/import error
+                        status = "killed"
+                    else:
+                        status = "error"
+                    o = Outcome(name, module, desc, status, secs, _first_failure(out)
+                                if status == "killed" else (out[-400:] if status == "error" else ""))
+                else:
+                    o = Outcome(name, module, desc, "not applicable", 0.0, why)
+                with lock:
+                    outcomes.append(o)
+                    if verbose:
+                        print(f"[{len(outcomes)}/{total}] {o.status:>14}  {o.seconds:5.1f} s  "
+                              f"{o.name}  {o.description}"
+                              + (f"   ({o.detail})" if o.detail and o.status == "killed" else ""),
+                              flush=True)
+
+        threads = [threading.Thread(target=worker, args=(sc,)) for sc in copies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    order = {j[0]: i for i, j in enumerate(jobs_list)}
+    return sorted(outcomes, key=lambda o: order[o.name])
+
+
+class NotApplicable(Exception):
+    """A known mutant whose snippet is not (exactly once) in today's code."""
+
+
+def _known_jobs(names=None):
+    jobs = []
+    for i, (name, rel, edits) in enumerate(KNOWN, 1):
+        if names and f"K{i:02d}" not in names and str(i) not in names and name not in names:
+            continue
+
+        def make(text, edits=edits):
+            for old, new in edits:
+                n = text.count(old)
+                if n != 1:
+                    raise NotApplicable(f"snippet found {n} times (needs exactly 1): "
+                                        f"{old.strip()[:70]!r}")
+                text = text.replace(old, new)
+            if not _compiles(text):
+                raise NotApplicable("the mutated file does not compile")
+            return text
+
+        jobs.append((f"K{i:02d}", rel[:-3].replace("/", "."), name, rel, make))
+    return jobs
+
+
+def report(outcomes, elapsed, title) -> str:
+    lines = [f"# {title}", "",
+             f"{len(outcomes)} mutants in {elapsed / 60:.1f} min "
+             f"(python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')})", ""]
+    by_mod = {}
+    for o in outcomes:
+        by_mod.setdefault(o.module, []).append(o)
+    lines += ["| module | killed | run | score | survived | timeout | error |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    tk = tr = 0
+    for mod in sorted(by_mod):
+        os_ = by_mod[mod]
+        k = sum(o.status in ("killed", "timeout") for o in os_)
+        r = sum(o.status in ("killed", "timeout", "survived") for o in os_)
+        tk, tr = tk + k, tr + r
+        lines.append(f"| {mod} | {k} | {r} | {100 * k / r if r else float('nan'):.0f} % | "
+                     f"{sum(o.status == 'survived' for o in os_)} | "
+                     f"{sum(o.status == 'timeout' for o in os_)} | "
+                     f"{sum(o.status in ('error', 'not applicable') for o in os_)} |")
+    lines.append(f"| **all** | {tk} | {tr} | {100 * tk / tr if tr else float('nan'):.0f} % | | | |")
+    for status in ("survived", "timeout", "error", "not applicable"):
+        sel = [o for o in outcomes if o.status == status]
+        if sel:
+            lines += ["", f"## {status} ({len(sel)})", ""]
+            lines += [f"- `{o.name}`  {o.description}" + (f"  -- {o.detail.strip()[:200]}"
+                                                          if status != "survived" and o.detail else "")
+                      for o in sel]
+    killed = [o for o in outcomes if o.status == "killed"]
+    if killed:
+        lines += ["", f"## killed ({len(killed)})", ""]
+        lines += [f"- `{o.name}`  {o.description}  -- {o.detail or 'failed'} ({o.seconds:.0f} s)"
+                  for o in killed]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--modules", nargs="+", default=list(DEFAULT_MODULES),
+                    help="package folders or .py files to mutate (default: %(default)s)")
+    ap.add_argument("--max-mutants", type=int, default=None,
+                    help="run a random sample of this many mutants (default: all)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="mutants tested in parallel, one scratch copy each (default 1)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per mutant (default: max(120, 3 x the unmutated run))")
+    ap.add_argument("--select", choices=("reach", "all"), default="reach",
+                    help="test files run per mutant: those that can reach the module (default) "
+                         "or the whole fast suite")
+    ap.add_argument("--mutant", action="append", default=[],
+                    help="run only this mutant, FILE:LINE:KIND[:N] (repeatable)")
+    ap.add_argument("--known", nargs="*", default=None, metavar="K",
+                    help="run the table of known mutants (all, or the given numbers/names)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--report", type=pathlib.Path, help="also write the report to this file")
+    ap.add_argument("--root", type=pathlib.Path, default=ROOT,
+                    help="repository to copy (default: the one holding this script)")
+    ap.add_argument("--quiet", action="store_true", help="no line per mutant")
+    args = ap.parse_args(argv)
+    root = args.root.resolve()
+
+    if args.known is not None:
+        jobs = _known_jobs(args.known)
+        if args.list:
+            for name, _, desc, rel, _ in jobs:
+                print(f"{name}  {rel}  {desc}")
+            return 0
+        title = "hetbalance known mutants (issue 12)"
+    else:
+        mutants = []
+        for f in module_files(args.modules, root):
+            mutants += enumerate_mutants(f, root)
+        if args.mutant:
+            want = []
+            for spec in args.mutant:
+                parts = spec.split(":")
+                if len(parts) not in (3, 4):
+                    raise SystemExit(f"mutate: --mutant {spec!r}; allowed: FILE:LINE:KIND[:N]")
+                sel = [m for m in mutants if m.path == parts[0] and m.line == int(parts[1])
+                       and m.kind == parts[2] and (len(parts) == 3 or m.occurrence == int(parts[3]))]
+                if not sel:
+                    raise SystemExit(f"mutate: no mutant {spec!r} (see --list; --modules must "
+                                     "include its file)")
+                want += sel
+            mutants = want
+        elif args.max_mutants is not None and args.max_mutants < len(mutants):
+            mutants = random.Random(args.seed).sample(mutants, args.max_mutants)
+            mutants.sort(key=lambda m: (m.path, m.line, m.kind, m.occurrence))
+        if args.list:
+            for m in mutants:
+                print(f"{m.name}  {m.description}")
+            print(f"{len(mutants)} mutants", file=sys.stderr)
+            return 0
+        jobs = [(m.name, m.module, m.description, m.path,
+                 (lambda text, m=m: apply_edits(text, m.edits))) for m in mutants]
+        title = "hetbalance mutation report"
+    t0 = time.perf_counter()
+    outcomes = run_all(jobs, root, args.jobs, args.timeout, args.select, not args.quiet)
+    text = report(outcomes, time.perf_counter() - t0, title)
+    print()
+    print(text)
+    if args.report:
+        args.report.write_text(text, encoding="utf-8")
+    if args.known is not None:
+        return 0 if all(o.status in ("killed", "timeout") for o in outcomes) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
