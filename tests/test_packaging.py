@@ -86,3 +86,43 @@ def test_readme_test_command_is_what_ci_runs():
     assert len(blocks) >= 2, "README must open with two command blocks"
     test_cmd = blocks[1].strip().splitlines()[-1].strip()
     assert test_cmd in ci, f"README test command {test_cmd!r} not run by .ci/run"
+
+
+# Doctests: one mechanism. setup.cfg's --doctest-modules collects the Examples of every
+# module of the five packages (testpaths); no test file runs them a second time.
+MODULES_WITH_EXAMPLES = [
+    "meanfield.params", "meanfield.degree", "meanfield.balance", "meanfield.symbolic",
+    "meanfield.transfer", "meanfield.degree_space", "meanfield.feasibility",
+    "meanfield.scaling", "meanfield.network_solver", "meanfield.modelfile",
+    "meanfield.seeding", "graphs.network", "graphs.sample", "graphs.io", "graphs.interop",
+    "validation.simulator", "validation.sweeps", "validation.cache"]
+
+
+def test_doctests_collected_once_from_every_package():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    pytest_cfg = cfg["tool:pytest"]
+    assert "--doctest-modules" in pytest_cfg["addopts"].split()
+    assert set(pytest_cfg["testpaths"].split()) == {"tests", *PACKAGES}
+    for path in (ROOT / "tests").glob("*.py"):
+        if path.name == pathlib.Path(__file__).name:
+            continue
+        text = path.read_text()
+        assert "testmod(" not in text and "DocTestSuite" not in text, \
+            f"{path.name} runs doctests a second time"
+
+
+@pytest.mark.parametrize("name", MODULES_WITH_EXAMPLES)
+def test_public_modules_keep_their_examples(name):
+    import doctest
+    import importlib
+    tests = doctest.DocTestFinder().find(importlib.import_module(name))
+    assert sum(len(t.examples) for t in tests) > 0, f"{name} lost its Examples"
+
+
+def test_graphs_public_api():
+    import graphs
+    for name in ("Network", "sample_network", "sample_fixed_indegree",
+                 "sample_prescribed_indegree", "degree_statistics", "kernel_statistics",
+                 "save_network", "load_network", "to_networkx", "from_networkx", "from_sparse"):
+        assert name in graphs.__all__ and hasattr(graphs, name)
