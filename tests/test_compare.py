@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from validation.comparison import compare, linear_fit, theory_at
 
@@ -60,6 +61,22 @@ def test_linear_fit_se():
     x = np.arange(10.0)
     s, se = linear_fit(x, 2 * x + 1)
     assert s == pytest.approx(2.0) and se == pytest.approx(0.0, abs=1e-12)
+
+
+def test_linear_fit_slope_and_standard_error():
+    # by hand: x = 0..3, y = 1, 2, 2, 5 -> slope 6/5, residuals 0.3, 0.1, -1.1, 0.7, so
+    # SE = sqrt(1.8 / (4 - 2) / 5) = sqrt(0.18)
+    s, se = linear_fit([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 2.0, 5.0])
+    assert s == pytest.approx(1.2, rel=1e-12) and se == pytest.approx(math.sqrt(0.18), rel=1e-12)
+    # against scipy.stats.linregress, with a label range of exactly 1 and a NaN dropped
+    x = np.array([0.0, 0.25, 0.5, 1.0, np.nan])
+    y = np.array([1.0, 2.0, 1.5, 3.5, 7.0])
+    ref = scipy.stats.linregress(x[:4], y[:4])
+    s, se = linear_fit(x, y)
+    assert s == pytest.approx(ref.slope, rel=1e-12) and se == pytest.approx(ref.stderr, rel=1e-12)
+    # undefined: fewer than 3 points, or no spread in x
+    assert all(math.isnan(v) for v in linear_fit([0.0, 1.0], [0.0, 1.0]))
+    assert all(math.isnan(v) for v in linear_fit([2.0, 2.0, 2.0], [0.0, 1.0, 3.0]))
 
 
 def test_mismatched_sizes_raise():
