@@ -35,6 +35,7 @@ import queue
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,7 @@ class Mutant:
     description: str
     edits: tuple         # ((start offset, end offset, replacement), ...) in the file text
     occurrence: int = 0  # index among mutants of the same path, line and kind
+    end_line: int = 0    # last line of the mutated code (0: same as line)
 
     @property
     def name(self) -> str:
@@ -283,7 +285,10 @@ def enumerate_mutants(path: pathlib.Path, root: pathlib.Path = ROOT,
         k = (line, kind)
         occ = seen.get(k, 0)
         seen[k] = occ + 1
-        m = Mutant(rel, line, kind, desc, edits, occ)
+        a = min(e[0] for e in edits)
+        b = max(e[1] for e in edits)
+        m = Mutant(rel, line, kind, desc, edits, occ,
+                   end_line=max(line, text.count("\n", 0, max(a, b - 1)) + 1))
         if _compiles(apply_edits(text, edits)):
             out.append(m)
     return out
@@ -319,12 +324,12 @@ def module_files(specs, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
 
 # ----------------------------------------------------------------------------- test selection
 def select_tests(module_path: str, root: pathlib.Path, mode: str) -> list[str]:
-    """Test files (and doctest targets) for a mutant of ``module_path``, most relevant first.
+    """Test files (and doctest targets) that can reach ``module_path``, most relevant first.
 
     "reach": test files that mention the module's package or any package downstream of it
     (the layering meanfield <- graphs <- validation <- paper_figures <- hetbalance means no
     other file can reach it), ordered by how often they name the module or its public
-    names, then the doctests of the downstream packages. "all": the whole fast suite.
+    names, then the doctests of the downstream packages. "all": the whole fast suite ([]).
     """
     if mode == "all":
         return []
@@ -349,6 +354,118 @@ def select_tests(module_path: str, root: pathlib.Path, mode: str) -> list[str]:
             scored.append((-len(pat_name.findall(t)), f.relative_to(root).as_posix()))
     files = [f for _, f in sorted(scored)]
     return files + [p for p in downstream if (root / p).is_dir()]
+
+
+def subprocess_tests(root: pathlib.Path) -> list[str]:
+    """Node ids of the test functions that start Python in a subprocess (untraced)."""
+    out = []
+    for f in sorted((root / "tests").glob("test_*.py")):
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                src = ast.unparse(node)
+                if "subprocess" in src or "sys.executable" in src or "_run(" in src:
+                    out.append(f"{f.relative_to(root).as_posix()}::{node.name}")
+    return out
+
+
+# The tracer of the coverage run (--select cover): which test executes which line of the
+# mutated packages. Written into the scratch copy and loaded with ``-p _mutate_trace``.
+TRACE_PLUGIN = r'''
+import json, os, sys, threading
+import pytest
+
+_ROOTS = tuple(p for p in os.environ["MUTATE_TRACE_ROOTS"].split(os.pathsep) if p)
+_cur = set()
+_key = ["<import>"]
+_hits = {}
+
+
+def _local(frame, event, arg):
+    if event == "line":
+        _cur.add((frame.f_code.co_filename, frame.f_lineno))
+    return _local
+
+
+def _global(frame, event, arg):
+    return _local if frame.f_code.co_filename.startswith(_ROOTS) else None
+
+
+def _flush(new_key):
+    key = _key[0]
+    for f, line in _cur:
+        _hits.setdefault(f, {}).setdefault(line, set()).add(key)
+    _cur.clear()
+    _key[0] = new_key
+
+
+def pytest_configure(config):
+    threading.settrace(_global)
+    sys.settrace(_global)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    _flush("setup:" + item.nodeid)
+    yield
+    _flush("<between>")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    _flush(item.nodeid)
+    yield
+    _flush("<between>")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    _flush("setup:" + item.nodeid)
+    yield
+    _flush("<between>")
+
+
+def pytest_sessionfinish(session):
+    sys.settrace(None)
+    threading.settrace(None)
+    _flush("<end>")
+    with open(os.environ["MUTATE_TRACE_OUT"], "w") as fh:
+        json.dump({f: {str(k): sorted(v) for k, v in d.items()} for f, d in _hits.items()}, fh)
+'''
+
+
+class Coverage:
+    """Which tests run each line (from one traced run of the fast tests)."""
+
+    def __init__(self, data: dict, copy_root: pathlib.Path):
+        self.lines = {}
+        prefix = str(copy_root) + os.sep
+        for f, d in data.items():
+            if f.startswith(prefix):
+                self.lines[f[len(prefix):].replace(os.sep, "/")] = {int(k): v for k, v in d.items()}
+        self.compiled = set()     # files of numba kernels: run compiled, invisible to tracing
+
+    def tests_for(self, rel: str, l0: int, l1: int):
+        """(node ids, import_time) for a mutant of lines l0..l1 of ``rel``.
+
+        import_time: the lines also run outside any test (module import, default values,
+        class bodies): every test may see the mutant.
+        """
+        d = self.lines.get(rel, {})
+        keys = set()
+        for line in range(l0, l1 + 1):
+            keys |= set(d.get(line, ()))
+        if rel in self.compiled or keys & {"<import>", "<between>", "<end>"}:
+            return None, True
+        ids = []
+        for k in sorted(keys):
+            if k.startswith("setup:"):   # fixtures may be shared: the whole test file
+                ids.append(k[len("setup:"):].split("::")[0])
+            else:
+                ids.append(k)
+        files = {i for i in ids if "::" not in i}
+        ids = sorted(set(i for i in ids if i in files or i.split("::")[0] not in files))
+        return ids, False
 
 
 # ----------------------------------------------------------------------------- scratch copies
@@ -396,12 +513,12 @@ class Scratch:
         env.pop("PYTEST_ADDOPTS", None)
         return env
 
-    def pytest(self, targets, timeout):
-        cmd = [sys.executable, "-m", "pytest", *PYTEST_ARGS, *targets]
+    def pytest(self, targets, timeout, extra=(), env=None):
+        cmd = [sys.executable, "-m", "pytest", *PYTEST_ARGS, *extra, *targets]
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, cwd=self.dir, env=self.env(), capture_output=True,
-                                  text=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=self.dir, env={**self.env(), **(env or {})},
+                                  capture_output=True, text=True, timeout=timeout)
             rc, out = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as exc:
             rc, out = "timeout", (exc.stdout or b"").decode("utf-8", "replace") \
@@ -427,40 +544,93 @@ class Outcome:
     detail: str = ""
 
 
+def _status(rc):
+    if rc == "timeout":
+        return "timeout"
+    if rc == 0:
+        return "survived"
+    if rc in (1, 2):       # 1: a test failed, 2: collection or import error
+        return "killed"
+    return "error"         # 3-5: internal error, usage, no tests collected
+
+
 def run_all(jobs_list, root, n_jobs, timeout, select, verbose):
-    """jobs_list: [(name, module, description, rel_path, new_text_fn)]; returns outcomes."""
+    """Run mutants; ``jobs_list``: [(name, module, description, rel_path, new_text_fn,
+    (first line, last line) or None)]. Returns the outcomes in the order given."""
     files = _repo_files(root)
     base = pathlib.Path(tempfile.mkdtemp(prefix="hetbalance-mutate-"))
     outcomes = []
     lock = threading.Lock()
     try:
         copies = [Scratch(root, base, files, i) for i in range(max(1, n_jobs))]
-        # baseline: the unmutated copy must be green, and must import from the copy
+        c0 = copies[0]
+        # baseline: the unmutated copy must import its own packages and be green
         check = subprocess.run([sys.executable, "-c", "import meanfield; print(meanfield.__file__)"],
-                               cwd=copies[0].dir, env=copies[0].env(), capture_output=True,
-                               text=True)
-        if not check.stdout.strip().startswith(str(copies[0].dir)):
+                               cwd=c0.dir, env=c0.env(), capture_output=True, text=True)
+        if not check.stdout.strip().startswith(str(c0.dir)):
             raise SystemExit(f"mutate: the scratch copy does not import its own packages "
                              f"({check.stdout.strip() or check.stderr.strip()})")
-        # the widest selection (a mutant of meanfield reaches every test file)
-        rc, out, secs = copies[0].pytest(select_tests("meanfield/params.py", copies[0].dir,
-                                                      select), None)
+        widest = select_tests("meanfield/params.py", c0.dir, "reach" if select == "cover" else select)
+        cov = None
+        if select == "cover":
+            # one traced run: which test executes which line (also the baseline)
+            (c0.dir / "_mutate_trace.py").write_text(TRACE_PLUGIN, encoding="utf-8")
+            trace_out = base / "trace.json"
+            rc, out, secs = c0.pytest(widest, None, extra=("-p", "_mutate_trace"), env={
+                "MUTATE_TRACE_ROOTS": os.pathsep.join(str(c0.dir / p) + os.sep for p in PACKAGES),
+                "MUTATE_TRACE_OUT": str(trace_out)})
+            if rc == 0:
+                import json
+                cov = Coverage(json.loads(trace_out.read_text()), c0.dir)
+                cov.compiled = {f for f in files if f.endswith(".py") and
+                                re.search(r"@(numba\.)?n?jit", (c0.dir / f).read_text(
+                                    encoding="utf-8", errors="replace"))}
+                extra_ids = subprocess_tests(c0.dir)
+            what = "fast tests (traced)"
+        else:
+            rc, out, secs = c0.pytest(widest, None)
+            what = "fast tests"
         if rc != 0:
             raise SystemExit("mutate: the unmutated fast tests fail in the scratch copy:\n"
                              + out[-3000:])
         if timeout is None:
             timeout = max(120.0, 3.0 * secs)
-        print(f"baseline: fast tests green in {secs:.0f} s; per-mutant timeout {timeout:.0f} s; "
+        print(f"baseline: {what} green in {secs:.0f} s; per-mutant timeout {timeout:.0f} s; "
               f"{len(jobs_list)} mutants, {len(copies)} job(s)", flush=True)
         todo = queue.Queue()
         for j in jobs_list:
             todo.put(j)
         total = len(jobs_list)
 
+        def test_mutant(sc, rel, lines):
+            """(status, seconds, detail) of the mutant now written in ``sc``."""
+            if cov is None or lines is None:
+                rc, out, secs = sc.pytest(select_tests(rel, sc.dir, "reach" if select == "cover"
+                                                       else select), timeout)
+                note = ""
+            else:
+                ids, import_time = cov.tests_for(rel, *lines)
+                if import_time:
+                    rc, out, secs = sc.pytest(select_tests(rel, sc.dir, "reach"), timeout)
+                    note = " [reach]"
+                else:
+                    secs = 0.0
+                    rc, out = 0, ""
+                    if ids:
+                        rc, out, secs = sc.pytest(ids, timeout)
+                    note = f" [{len(ids)} tests]" if ids else " [no test runs this line]"
+                    if rc == 0:   # tests in subprocesses are not traced: run them too
+                        rc, out, s2 = sc.pytest(extra_ids, timeout)
+                        secs += s2
+            status = _status(rc)
+            detail = (_first_failure(out) if status == "killed" else
+                      out[-400:] if status == "error" else "")
+            return status, secs, (detail + note).strip()
+
         def worker(sc: Scratch):
             while True:
                 try:
-                    name, module, desc, rel, make = todo.get_nowait()
+                    name, module, desc, rel, make, lines = todo.get_nowait()
                 except queue.Empty:
                     return
                 try:
@@ -471,31 +641,20 @@ def run_all(jobs_list, root, n_jobs, timeout, select, verbose):
                     if new == original:
                         raise NotApplicable("the mutation changes nothing")
                 except NotApplicable as exc:
-                    new, why = None, str(exc)
-                if new is not None:
+                    o = Outcome(name, module, desc, "not applicable", 0.0, str(exc))
+                else:
                     sc.write(rel, new)
                     try:
-                        rc, out, secs = sc.pytest(select_tests(rel, sc.dir, select), timeout)
+                        status, secs, detail = test_mutant(sc, rel, lines)
                     finally:
                         sc.write(rel, original)
-                    if rc == "timeout":
-                        status = "timeout"
-                    elif rc == 0:
-                        status = "survived"
-                    elif rc in (1, 2):       # 1 tests failed, 2 collection/import error
-                        status = "killed"
-                    else:
-                        status = "error"
-                    o = Outcome(name, module, desc, status, secs, _first_failure(out)
-                                if status == "killed" else (out[-400:] if status == "error" else ""))
-                else:
-                    o = Outcome(name, module, desc, "not applicable", 0.0, why)
+                    o = Outcome(name, module, desc, status, secs, detail)
                 with lock:
                     outcomes.append(o)
                     if verbose:
                         print(f"[{len(outcomes)}/{total}] {o.status:>14}  {o.seconds:5.1f} s  "
                               f"{o.name}  {o.description}"
-                              + (f"   ({o.detail})" if o.detail and o.status == "killed" else ""),
+                              + (f"   ({o.detail})" if o.detail and o.status != "error" else ""),
                               flush=True)
 
         threads = [threading.Thread(target=worker, args=(sc,)) for sc in copies]
@@ -530,7 +689,7 @@ def _known_jobs(names=None):
                 raise NotApplicable("the mutated file does not compile")
             return text
 
-        jobs.append((f"K{i:02d}", rel[:-3].replace("/", "."), name, rel, make))
+        jobs.append((f"K{i:02d}", rel[:-3].replace("/", "."), name, rel, make, None))
     return jobs
 
 
@@ -581,9 +740,10 @@ def main(argv=None) -> int:
                     help="mutants tested in parallel, one scratch copy each (default 1)")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per mutant (default: max(120, 3 x the unmutated run))")
-    ap.add_argument("--select", choices=("reach", "all"), default="reach",
-                    help="test files run per mutant: those that can reach the module (default) "
-                         "or the whole fast suite")
+    ap.add_argument("--select", choices=("cover", "reach", "all"), default="cover",
+                    help="tests run per mutant: those that execute the mutated line in a traced "
+                         "run, plus the tests that start subprocesses (default 'cover'); the "
+                         "test files that can reach the module ('reach'); the whole fast suite")
     ap.add_argument("--mutant", action="append", default=[],
                     help="run only this mutant, FILE:LINE:KIND[:N] (repeatable)")
     ap.add_argument("--known", nargs="*", default=None, metavar="K",
@@ -595,14 +755,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no line per mutant")
     args = ap.parse_args(argv)
     root = args.root.resolve()
+    # a kill (SIGTERM) still removes the scratch copies
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
     if args.known is not None:
         jobs = _known_jobs(args.known)
         if args.list:
-            for name, _, desc, rel, _ in jobs:
+            for name, _, desc, rel, _, _ in jobs:
                 print(f"{name}  {rel}  {desc}")
             return 0
         title = "hetbalance known mutants (issue 12)"
+        if args.select == "cover":     # known mutants carry no line range: files that reach
+            args.select = "reach"
     else:
         mutants = []
         for f in module_files(args.modules, root):
@@ -629,7 +793,8 @@ def main(argv=None) -> int:
             print(f"{len(mutants)} mutants", file=sys.stderr)
             return 0
         jobs = [(m.name, m.module, m.description, m.path,
-                 (lambda text, m=m: apply_edits(text, m.edits))) for m in mutants]
+                 (lambda text, m=m: apply_edits(text, m.edits)),
+                 (m.line, max(m.line, m.end_line))) for m in mutants]
         title = "hetbalance mutation report"
     t0 = time.perf_counter()
     outcomes = run_all(jobs, root, args.jobs, args.timeout, args.select, not args.quiet)

@@ -1,5 +1,6 @@
 """compare(): binning, standard errors, slopes and balance read from synthetic inputs."""
 
+import dataclasses
 import math
 import statistics
 from types import SimpleNamespace
@@ -31,6 +32,20 @@ def _synthetic(n=4000, seed=0):
 def test_theory_interpolation_exact_for_linear_profile():
     theory, _, _ = _synthetic()
     np.testing.assert_allclose(theory_at(theory, 0, [0.5, 1.0, 1.25]), [7.0, 4.0, 2.5])
+
+
+def test_theory_interpolation_ignores_zero_weight_nodes_and_sorts():
+    # nodes given out of order; a zero-weight node (outside the label distribution's
+    # support, its rate meaningless) must not enter the interpolation
+    th = SimpleNamespace(label=np.array([[1.5, 0.5, 1.0, 2.0]] * 2),
+                         rate=np.array([[1.0, 9.0, 5.0, 1000.0]] * 2),
+                         weights=np.array([[0.3, 0.3, 0.4, 0.0]] * 2))
+    np.testing.assert_allclose(theory_at(th, 1, [0.5, 0.75, 1.25, 1.5, 1.9, 0.1]),
+                               [9.0, 7.0, 3.0, 1.0, 1.0, 9.0], rtol=1e-12)
+    # a single node (homogeneous network): its rate everywhere
+    one = SimpleNamespace(label=np.array([[1.0, 2.0]] * 2), rate=np.array([[4.0, 50.0]] * 2),
+                          weights=np.array([[1.0, 0.0]] * 2))
+    np.testing.assert_allclose(theory_at(one, 0, [0.3, 1.0, 7.0]), 4.0, rtol=1e-12)
 
 
 def test_bins_z_scores_and_slopes():
@@ -178,3 +193,32 @@ def test_agreement_bar_at_its_edges(mean, sd, theory_rate, n, agrees):
     assert pc.sim_se[0] == pytest.approx(se, rel=1e-9)
     assert pc.z[0] == pytest.approx((mean - theory_rate) / se, rel=1e-9)
     assert bool(pc.agreement()[0]) is agrees
+
+
+def test_neuron_level_theory_correlation_rms_and_bin_means():
+    # neuron-level theory beside the simulation: Pearson r and RMS difference over each
+    # population's neurons, and the bin means of the neuron-level rates, against the
+    # standard library on the same numbers
+    sim, net = _pinned()
+    nt_rate = np.array([0.5, 0.0, 0.3, 0.4] + [3.0, 3.5, 8.0])
+    c = compare(None, sim, net, network_theory=SimpleNamespace(rate=nt_rate), n_bins=2)
+    for pc, idx in ((c["E"], slice(0, 4)), (c["I"], slice(4, 7))):
+        r, t = sim.rate[idx].tolist(), nt_rate[idx].tolist()
+        assert pc.neuron_corr == pytest.approx(statistics.correlation(r, t), rel=1e-12)
+        rms = math.sqrt(sum((a - b) ** 2 for a, b in zip(r, t)) / len(r))
+        assert pc.neuron_rms == pytest.approx(rms, rel=1e-12)
+    # E bins: labels 0.6, 0.8 | 1.2, 1.4 (median split)
+    np.testing.assert_allclose(c["E"].neuron_theory_rate, [0.25, 0.35], rtol=1e-12)
+    np.testing.assert_allclose(c["E"].count, [2, 2])
+    # without neuron-level theory: NaN, not a number made up
+    plain = compare(None, sim, net, n_bins=2)["E"]
+    assert math.isnan(plain.neuron_corr) and math.isnan(plain.neuron_rms)
+
+
+def test_results_are_frozen():
+    sim, net = _pinned()
+    c = compare(None, sim, net, n_bins=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.N = 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c["E"].balance_index = 0.0

@@ -93,9 +93,10 @@ def test_readme_test_command_is_what_ci_runs():
 MODULES_WITH_EXAMPLES = [
     "meanfield.params", "meanfield.degree", "meanfield.balance", "meanfield.symbolic",
     "meanfield.transfer", "meanfield.degree_space", "meanfield.feasibility",
-    "meanfield.scaling", "meanfield.network_solver", "meanfield.modelfile",
-    "meanfield.seeding", "graphs.network", "graphs.sample", "graphs.io", "graphs.interop",
-    "validation.simulator", "validation.sweeps", "validation.cache"]
+    "meanfield.scaling", "meanfield.network_solver", "meanfield.seeding", "meanfield.labels",
+    "meanfield.semibalanced", "graphs.network", "graphs.sample", "graphs.io",
+    "graphs.interop", "validation.simulator", "validation.sweeps", "validation.cache",
+    "hetbalance.modelfile"]
 
 
 def test_doctests_collected_once_from_every_package():
