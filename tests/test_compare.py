@@ -222,3 +222,17 @@ def test_results_are_frozen():
         c.N = 3
     with pytest.raises(dataclasses.FrozenInstanceError):
         c["E"].balance_index = 0.0
+
+
+def test_empty_population_gives_nan_not_numbers():
+    # an all-E network: the I comparison has no neurons, so every statistic is NaN (and
+    # the mean input has one NaN per source)
+    n = 5
+    net = SimpleNamespace(N=n, population=np.zeros(n, np.int8), label=np.linspace(0.5, 1.5, n))
+    sim = SimpleNamespace(N=n, rate=np.arange(n, dtype=float), mean_input=np.ones((n, 3)),
+                          duration=1.0)
+    I = compare(None, sim, net, n_bins=2)["I"]
+    assert I.mean_input.shape == (3,) and np.all(np.isnan(I.mean_input))
+    assert I.count.sum() == 0
+    for v in (I.sim_mean_rate, I.balance_index, I.fraction_silent, I.net_input_spread):
+        assert math.isnan(v)

@@ -5,6 +5,7 @@ References are independent of the sampler: connection probabilities come from
 binomial law, and every tolerance is a z-score bound with its reason beside it.
 """
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
@@ -195,6 +196,23 @@ def test_explicit_external_sources():
     # explicit sources use their own stream: the recurrent network is unchanged
     assert np.array_equal(same.post_indices, net.post_indices)
     assert np.array_equal(same.k_X, net.k_X)
+    # the sources of each neuron are distinct, sorted and uniform over range(N_X): every
+    # source is used about sum(k_X) / N_X times (Binomial counts; chi-square at 0.1 %)
+    use = np.bincount(net.ext_indices, minlength=net.N_X)
+    assert stats.chi2.sf(((use - use.mean()) ** 2 / use.mean()).sum(), net.N_X - 1) > 1e-3
+    # validate() rejects explicit sources outside [0, N_X) and repeated sources
+    ix = net.ext_indices.copy()
+    for bad, match in ((net.N_X, "outside"), (-1, "outside")):
+        ix2 = ix.copy()
+        ix2[np.argmax(ix)] = bad
+        with pytest.raises(ValueError, match=match):
+            dataclasses.replace(net, ext_indices=ix2).validate()
+    row = int(np.flatnonzero(net.k_X >= 2)[0])
+    ix2 = ix.copy()
+    a = net.ext_indptr[row]
+    ix2[a + 1] = ix2[a]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        dataclasses.replace(net, ext_indices=ix2).validate()
 
 
 # ---------------------------------------------------------------------------- prescribed
