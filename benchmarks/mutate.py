@@ -446,16 +446,18 @@ class Coverage:
                 self.lines[f[len(prefix):].replace(os.sep, "/")] = {int(k): v for k, v in d.items()}
         self.compiled = set()     # files of numba kernels: run compiled, invisible to tracing
 
-    def tests_for(self, rel: str, l0: int, l1: int):
-        """(node ids, import_time) for a mutant of lines l0..l1 of ``rel``.
+    def tests_for(self, rel: str, ranges):
+        """(node ids, import_time) for a mutant of the lines ``ranges`` [(l0, l1), ...]
+        (inclusive) of ``rel``.
 
         import_time: the lines also run outside any test (module import, default values,
         class bodies): every test may see the mutant.
         """
         d = self.lines.get(rel, {})
         keys = set()
-        for line in range(l0, l1 + 1):
-            keys |= set(d.get(line, ()))
+        for l0, l1 in ranges:
+            for line in range(l0, l1 + 1):
+                keys |= set(d.get(line, ()))
         if rel in self.compiled or keys & {"<import>", "<between>", "<end>"}:
             return None, True
         ids = []
@@ -607,10 +609,10 @@ def run_all(jobs_list, root, n_jobs, timeout, select, verbose, skip_baseline=Fal
                              + out[-3000:])
         if timeout is None:     # a mutant runs a subset of the baseline's tests
             timeout = max(120.0, 1.5 * secs)
-        print(f"baseline: {what} green in {secs:.0f} s; per-mutant timeout {timeout:.0f} s; "
-              if not skip_baseline or cov is not None else
-              f"baseline: skipped; per-mutant timeout {timeout:.0f} s; "
-              f"{len(jobs_list)} mutants, {len(copies)} job(s)", flush=True)
+        head = (f"baseline: {what} green in {secs:.0f} s" if not skip_baseline or cov is not None
+                else "baseline: skipped")
+        print(f"{head}; per-mutant timeout {timeout:.0f} s; {len(jobs_list)} mutants, "
+              f"{len(copies)} job(s)", flush=True)
         todo = queue.Queue()
         for j in jobs_list:
             todo.put(j)
@@ -623,7 +625,7 @@ def run_all(jobs_list, root, n_jobs, timeout, select, verbose, skip_baseline=Fal
                                                        else select), timeout)
                 note = ""
             else:
-                ids, import_time = cov.tests_for(rel, *lines)
+                ids, import_time = cov.tests_for(rel, lines)
                 if import_time:
                     rc, out, secs = sc.pytest(select_tests(rel, sc.dir, "reach"), timeout)
                     note = " [reach]"
@@ -686,7 +688,7 @@ class NotApplicable(Exception):
     """A known mutant whose snippet is not (exactly once) in today's code."""
 
 
-def _known_jobs(names=None):
+def _known_jobs(names=None, root: pathlib.Path = ROOT):
     jobs = []
     for i, (name, rel, edits) in enumerate(KNOWN, 1):
         if names and f"K{i:02d}" not in names and str(i) not in names and name not in names:
@@ -703,7 +705,19 @@ def _known_jobs(names=None):
                 raise NotApplicable("the mutated file does not compile")
             return text
 
-        jobs.append((f"K{i:02d}", rel[:-3].replace("/", "."), name, rel, make, None))
+        # the lines of today's snippets, for --select cover (None: the file is missing)
+        try:
+            text = (root / rel).read_text(encoding="utf-8")
+            ranges = []
+            for old, _ in edits:
+                a = text.find(old)
+                if a >= 0:
+                    l0 = text.count("\n", 0, a) + 1
+                    ranges.append((l0, l0 + old.rstrip("\n").count("\n")))
+        except OSError:
+            ranges = []
+        jobs.append((f"K{i:02d}", rel[:-3].replace("/", "."), name, rel, make,
+                     ranges or None))
     return jobs
 
 
@@ -776,14 +790,12 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
     if args.known is not None:
-        jobs = _known_jobs(args.known)
+        jobs = _known_jobs(args.known, root)
         if args.list:
             for name, _, desc, rel, _, _ in jobs:
                 print(f"{name}  {rel}  {desc}")
             return 0
         title = "hetbalance known mutants (issue 12)"
-        if args.select == "cover":     # known mutants carry no line range: files that reach
-            args.select = "reach"
     else:
         mutants = []
         for f in module_files(args.modules, root):
@@ -811,7 +823,7 @@ def main(argv=None) -> int:
             return 0
         jobs = [(m.name, m.module, m.description, m.path,
                  (lambda text, m=m: apply_edits(text, m.edits)),
-                 (m.line, max(m.line, m.end_line))) for m in mutants]
+                 [(m.line, max(m.line, m.end_line))]) for m in mutants]
         title = "hetbalance mutation report"
     t0 = time.perf_counter()
     outcomes = run_all(jobs, root, args.jobs, args.timeout, args.select, not args.quiet,
