@@ -94,7 +94,8 @@ MODULES_WITH_EXAMPLES = [
     "meanfield.params", "meanfield.degree", "meanfield.balance", "meanfield.symbolic",
     "meanfield.transfer", "meanfield.degree_space", "meanfield.feasibility",
     "meanfield.scaling", "meanfield.network_solver", "meanfield.seeding", "meanfield.labels",
-    "meanfield.semibalanced", "graphs.network", "graphs.sample", "graphs.io",
+    "meanfield.semibalanced", "meanfield.colored", "meanfield.diagnostics", "meanfield.roots",
+    "graphs.network", "graphs.sample", "graphs.io",
     "graphs.interop", "validation.simulator", "validation.sweeps", "validation.cache",
     "hetbalance.modelfile"]
 
@@ -111,6 +112,24 @@ def test_doctests_collected_once_from_every_package():
         text = path.read_text()
         assert "testmod(" not in text and "DocTestSuite" not in text, \
             f"{path.name} runs doctests a second time"
+
+
+def test_no_skip_when_a_required_module_is_missing():
+    # importorskip only for optional extras (nest, numba, matplotlib): a broken import of
+    # the project's own packages, of an install_requires package or of the [test] extra
+    # must fail the suite, not skip tests quietly
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    required = set(PACKAGES)
+    for line in (cfg["options"]["install_requires"] + "\n"
+                 + cfg["options.extras_require"]["test"]).splitlines():
+        name = re.split(r"[<>=!~; \[]", line.strip())[0]
+        if name:
+            required.add(name.replace("-", "_").lower())
+    for path in (ROOT / "tests").glob("*.py"):
+        for mod in re.findall(r"importorskip\(\s*[\"']([\w.]+)", path.read_text()):
+            assert mod.split(".")[0].lower() not in required, \
+                f"{path.name}: importorskip({mod!r}) hides a required module"
 
 
 @pytest.mark.parametrize("name", MODULES_WITH_EXAMPLES)
