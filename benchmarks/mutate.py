@@ -191,8 +191,12 @@ def _expr(node) -> str:
 
 
 def enumerate_mutants(path: pathlib.Path, root: pathlib.Path = ROOT,
-                      skip_re: str = SKIP_FUNCTIONS) -> list[Mutant]:
-    """All mutants of one Python file (see the module docstring for the kinds)."""
+                      skip_re: str = SKIP_FUNCTIONS, check: bool = True) -> list[Mutant]:
+    """All mutants of one Python file (see the module docstring for the kinds).
+
+    ``check``: keep only mutants whose file still compiles (``mutant_compiles``; about
+    1 ms each, so a sample is checked after drawing it).
+    """
     text = path.read_text(encoding="utf-8")
     tree = ast.parse(text)
     parent = _parents(tree)
@@ -290,9 +294,13 @@ def enumerate_mutants(path: pathlib.Path, root: pathlib.Path = ROOT,
         b = max(e[1] for e in edits)
         m = Mutant(rel, line, kind, desc, edits, occ,
                    end_line=max(line, text.count("\n", 0, max(a, b - 1)) + 1))
-        if _compiles(apply_edits(text, edits)):
+        if not check or _compiles(apply_edits(text, edits)):
             out.append(m)
     return out
+
+
+def mutant_compiles(m: Mutant, root: pathlib.Path = ROOT) -> bool:
+    return _compiles(apply_edits((root / m.path).read_text(encoding="utf-8"), m.edits))
 
 
 def apply_edits(text: str, edits) -> str:
@@ -798,8 +806,11 @@ def main(argv=None) -> int:
         title = "hetbalance known mutants (issue 12)"
     else:
         mutants = []
-        for f in module_files(args.modules, root):
-            mutants += enumerate_mutants(f, root)
+        specs = args.modules
+        if args.mutant:      # only the files of the named mutants
+            specs = sorted({spec.split(":")[0] for spec in args.mutant})
+        for f in module_files(specs, root):
+            mutants += enumerate_mutants(f, root, check=args.list or bool(args.mutant))
         if args.mutant:
             want = []
             for spec in args.mutant:
@@ -814,8 +825,16 @@ def main(argv=None) -> int:
                 want += sel
             mutants = want
         elif args.max_mutants is not None and args.max_mutants < len(mutants):
-            mutants = random.Random(args.seed).sample(mutants, args.max_mutants)
+            order = random.Random(args.seed).sample(mutants, len(mutants))
+            mutants = []
+            for m in order:       # the first N of a seeded shuffle that compile
+                if mutant_compiles(m, root):
+                    mutants.append(m)
+                    if len(mutants) == args.max_mutants:
+                        break
             mutants.sort(key=lambda m: (m.path, m.line, m.kind, m.occurrence))
+        elif not args.list:
+            mutants = [m for m in mutants if mutant_compiles(m, root)]
         if args.list:
             for m in mutants:
                 print(f"{m.name}  {m.description}")
