@@ -222,6 +222,11 @@ def test_results_are_frozen():
         c.N = 3
     with pytest.raises(dataclasses.FrozenInstanceError):
         c["E"].balance_index = 0.0
+    # equality is identity (eq=False): field-wise == on arrays has no truth value, and the
+    # objects stay hashable (usable as dict keys)
+    again = compare(None, sim, net, n_bins=1)
+    assert c == c and c != again and c["E"] != again["E"]
+    assert len({c: 1, again: 2, c["E"]: 3}) == 3
 
 
 def test_empty_population_gives_nan_not_numbers():
