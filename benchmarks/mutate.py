@@ -17,7 +17,7 @@ applied textually, and reports each killed or survived.
 Usage (from the repository root; see benchmarks/README_mutation.md)::
 
     python benchmarks/mutate.py --list --modules validation/comparison.py
-    python benchmarks/mutate.py --max-mutants 60 --seed 1 --jobs 1 --report mut.md
+    python benchmarks/mutate.py --max-mutants 60 --seed 1 --jobs 1 --report mutation-report.txt
     python benchmarks/mutate.py --mutant validation/comparison.py:262:cmp
     python benchmarks/mutate.py --known
 
