@@ -106,45 +106,45 @@ def test_mismatched_sizes_raise():
 def _pinned():
     #            E neurons (4)                       I neurons (3)
     rate = np.array([0.0, 0.05, 0.1, 0.5] + [2.0, 4.0, 9.0])          # Hz
-    E = np.array([40.0, 40.0, 44.0, 44.0] + [20.0, 30.0, 0.0])        # mV
-    I = np.array([-45.0, -43.0, -47.0, -49.0] + [-25.0, -31.0, -4.0])
-    X = np.array([8.0, 6.0, 6.0, 10.0] + [10.0, 5.0, 0.0])
+    in_E = np.array([40.0, 40.0, 44.0, 44.0] + [20.0, 30.0, 0.0])     # mV
+    in_I = np.array([-45.0, -43.0, -47.0, -49.0] + [-25.0, -31.0, -4.0])
+    in_X = np.array([8.0, 6.0, 6.0, 10.0] + [10.0, 5.0, 0.0])
     pop = np.int8([0, 0, 0, 0, 1, 1, 1])
     label = np.array([0.6, 0.8, 1.2, 1.4, 0.7, 1.0, 1.3])
     net = SimpleNamespace(N=7, population=pop, label=label)
-    sim = SimpleNamespace(N=7, rate=rate, mean_input=np.stack([E, I, X], axis=1), duration=4.0)
+    sim = SimpleNamespace(N=7, rate=rate, mean_input=np.stack([in_E, in_I, in_X], axis=1), duration=4.0)
     return sim, net
 
 
 def test_exact_balance_spread_silent_fraction_and_mean_input():
     sim, net = _pinned()
     c = compare(None, sim, net, n_bins=1)
-    E, I = c["E"], c["I"]
+    pE, pI = c["E"], c["I"]
     # E: net inputs E + I + X = 3, 3, 3, 5 mV -> mean 3.5, population sd sqrt(0.75)
     # (the E column alone has sd 2, E + I without X has sd 1)
-    assert E.net_input_spread == pytest.approx(math.sqrt(0.75), rel=1e-12)
+    assert pE.net_input_spread == pytest.approx(math.sqrt(0.75), rel=1e-12)
     # balance index: median of |net| / (E + X) = median(3/48, 3/46, 3/50, 5/54)
-    assert E.balance_index == pytest.approx(statistics.median([3 / 48, 3 / 46, 3 / 50, 5 / 54]),
+    assert pE.balance_index == pytest.approx(statistics.median([3 / 48, 3 / 46, 3 / 50, 5 / 54]),
                                             rel=1e-12)
     # silent: rate < 0.1 Hz -> 0.0 and 0.05 (0.1 itself is not below 0.1; 0.5 is firing)
-    assert E.fraction_silent == 0.5
-    np.testing.assert_allclose(E.mean_input, [42.0, -46.0, 7.5], rtol=1e-12)
+    assert pE.fraction_silent == 0.5
+    np.testing.assert_allclose(pE.mean_input, [42.0, -46.0, 7.5], rtol=1e-12)
     # I: net inputs 5, 4, -4 mV -> mean 5/3, deviations 10/3, 7/3, -17/3: population sd
     # sqrt(438/27); the third neuron has E + X = 0 and is left out of the balance index
-    assert I.net_input_spread == pytest.approx(math.sqrt(438 / 27), rel=1e-12)
-    assert I.balance_index == pytest.approx(statistics.median([5 / 30, 4 / 35]), rel=1e-12)
-    assert I.fraction_silent == 0.0
-    np.testing.assert_allclose(I.mean_input, [50 / 3, -60 / 3, 5.0], rtol=1e-12)
+    assert pI.net_input_spread == pytest.approx(math.sqrt(438 / 27), rel=1e-12)
+    assert pI.balance_index == pytest.approx(statistics.median([5 / 30, 4 / 35]), rel=1e-12)
+    assert pI.fraction_silent == 0.0
+    np.testing.assert_allclose(pI.mean_input, [50 / 3, -60 / 3, 5.0], rtol=1e-12)
     # the silent threshold is a parameter: at 0.2 Hz the 0.1 Hz neuron is silent too
     assert compare(None, sim, net, n_bins=1, silent_rate=0.2)["E"].fraction_silent == 0.75
     # one bin: mean rate and its standard error sd(ddof=1)/sqrt(n), not the sd
-    assert E.sim_rate[0] == pytest.approx(0.1625, rel=1e-12)
-    assert E.sim_se[0] == pytest.approx(statistics.stdev([0.0, 0.05, 0.1, 0.5]) / 2, rel=1e-12)
-    assert I.sim_se[0] == pytest.approx(statistics.stdev([2.0, 4.0, 9.0]) / math.sqrt(3),
+    assert pE.sim_rate[0] == pytest.approx(0.1625, rel=1e-12)
+    assert pE.sim_se[0] == pytest.approx(statistics.stdev([0.0, 0.05, 0.1, 0.5]) / 2, rel=1e-12)
+    assert pI.sim_se[0] == pytest.approx(statistics.stdev([2.0, 4.0, 9.0]) / math.sqrt(3),
                                         rel=1e-12)
     # the net-input slope against the label (least squares): E net input 3, 3, 3, 5
     # at labels 0.6, 0.8, 1.2, 1.4 -> slope sum(dx dy)/sum(dx^2) = 0.8/0.4 = 2 mV per label
-    assert E.net_input_slope == pytest.approx(2.0, rel=1e-12)
+    assert pE.net_input_slope == pytest.approx(2.0, rel=1e-12)
 
 
 def _one_bin(mean, sd, theory_rate, n=400):
@@ -236,8 +236,8 @@ def test_empty_population_gives_nan_not_numbers():
     net = SimpleNamespace(N=n, population=np.zeros(n, np.int8), label=np.linspace(0.5, 1.5, n))
     sim = SimpleNamespace(N=n, rate=np.arange(n, dtype=float), mean_input=np.ones((n, 3)),
                           duration=1.0)
-    I = compare(None, sim, net, n_bins=2)["I"]
-    assert I.mean_input.shape == (3,) and np.all(np.isnan(I.mean_input))
-    assert I.count.sum() == 0
-    for v in (I.sim_mean_rate, I.balance_index, I.fraction_silent, I.net_input_spread):
+    pI = compare(None, sim, net, n_bins=2)["I"]
+    assert pI.mean_input.shape == (3,) and np.all(np.isnan(pI.mean_input))
+    assert pI.count.sum() == 0
+    for v in (pI.sim_mean_rate, pI.balance_index, pI.fraction_silent, pI.net_input_spread):
         assert math.isnan(v)
