@@ -379,8 +379,9 @@ def test_fuzz_accepted_or_clear_error():
 def test_fuzz_budget():
     # one worst-case load (2-d copula labels) stays below the 30 s / 500 = 0.06 s budget.
     # Measured in CPU time of this process, the least of 5 loads (as timeit does): wall
-    # time also counts the waits for a busy core, and failed this test under load
-    # (0.03 s of CPU took 0.15 s of wall time with the other core busy).
+    # time also counts the waits for a busy core, and failed this test under load (a load
+    # of 0.03 s of CPU took 0.15-0.25 s of wall time with ~6 processes on the 2 cores;
+    # idle: 0.018 s).
     text = dumps(NetworkParams.preset("akil2021"), MODELS[10])
     cpu = []
     for _ in range(5):

@@ -417,7 +417,8 @@ def test_overflow_stops_with_error_naming_neuron_and_time(backend):
 def test_ctrl_c_returns_partial_result_marked_incomplete(monkeypatch):
     # A real SIGINT, sent by this process to itself from the progress hook at the end of
     # the second chunk (once simulate's handler is installed): the run stops there. (A
-    # timer thread firing after 0.5 s of wall time raced with the set-up under load.)
+    # timer thread firing after 0.5 s of wall time races with the set-up under load: a
+    # SIGINT before the handler is installed is a KeyboardInterrupt in the test.)
     class CtrlC:
         n, calls = 0.0, 0
 
