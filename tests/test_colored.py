@@ -310,7 +310,6 @@ def test_catmull_rom_reproduces_quadratics_and_nodes():
 @pytest.mark.parametrize("name,mu,sigma,k", [("eif", -71.0, 16.0, 0.5), ("eif", -63.0, 10.0, 0.3),
                                              ("lif", -66.0, 16.0, 0.1), ("lif", -73.0, 16.0, 0.7)])
 def test_single_neuron_simulation_matches_colored_rate(name, mu, sigma, k):
-    pytest.importorskip("graphs")
     import importlib.util
     import pathlib
     path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "validate_colored.py"

@@ -5,6 +5,7 @@ References are independent of the sampler: connection probabilities come from
 binomial law, and every tolerance is a z-score bound with its reason beside it.
 """
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
@@ -195,6 +196,23 @@ def test_explicit_external_sources():
     # explicit sources use their own stream: the recurrent network is unchanged
     assert np.array_equal(same.post_indices, net.post_indices)
     assert np.array_equal(same.k_X, net.k_X)
+    # the sources of each neuron are distinct, sorted and uniform over range(N_X): every
+    # source is used about sum(k_X) / N_X times (Binomial counts; chi-square at 0.1 %)
+    use = np.bincount(net.ext_indices, minlength=net.N_X)
+    assert stats.chi2.sf(((use - use.mean()) ** 2 / use.mean()).sum(), net.N_X - 1) > 1e-3
+    # validate() rejects explicit sources outside [0, N_X) and repeated sources
+    ix = net.ext_indices.copy()
+    for bad, match in ((net.N_X, "outside"), (-1, "outside")):
+        ix2 = ix.copy()
+        ix2[np.argmax(ix)] = bad
+        with pytest.raises(ValueError, match=match):
+            dataclasses.replace(net, ext_indices=ix2).validate()
+    row = int(np.flatnonzero(net.k_X >= 2)[0])
+    ix2 = ix.copy()
+    a = net.ext_indptr[row]
+    ix2[a + 1] = ix2[a]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        dataclasses.replace(net, ext_indices=ix2).validate()
 
 
 # ---------------------------------------------------------------------------- prescribed
@@ -306,6 +324,37 @@ def test_size_above_memory_raises_before_allocating():
     finally:
         tracemalloc.stop()
     assert peak < 20e6          # nothing of the network's size was allocated
+    # the limit itself must be a positive number of bytes
+    for bad in (0, -1.0, True, "1e9"):
+        with pytest.raises(ValueError, match=r"max_memory = .* is out of range"):
+            sample_network(AKIL, N=200, seed=0, max_memory=bad)
+
+
+def test_one_row_chunks_draw_the_same_law(monkeypatch):
+    # rows are drawn in chunks of about _TARGET_CANDIDATES (4M) candidates; with a target
+    # of 1 every row is its own chunk (rows above the target must still advance one at a
+    # time) and the graph obeys the same law: the degree tables of graphs.stats pass
+    # (12 chi-square tests, each at the 0.1 % level)
+    import graphs.sample as gs
+    from graphs import degree_statistics
+    monkeypatch.setattr(gs, "_TARGET_CANDIDATES", 1)
+    net = sample_network(AKIL, CASE_C, N=400, seed=5, external="explicit")
+    net.validate()
+    for v in degree_statistics(net, CASE_C, n_bins=4).values():
+        assert v.p_value > 1e-3, v.summary()
+
+
+def test_nbytes_counts_every_array():
+    # by hand: the sum of the arrays' sizes, with and without explicit external sources
+    for external in ("count", "explicit"):
+        net = sample_network(AKIL, N=500, seed=1, external=external)
+        arrays = [net.population, net.label, net.post_indptr, net.post_indices,
+                  net.pre_indptr, net.pre_indices, net.k_X]
+        if external == "explicit":
+            arrays += [net.ext_indptr, net.ext_indices]
+        else:
+            assert net.ext_indptr is None
+        assert net.nbytes == sum(a.nbytes for a in arrays) > 8 * net.n_synapses
 
 
 def test_bad_model_and_options():

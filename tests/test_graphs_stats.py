@@ -110,6 +110,23 @@ def test_non_low_rank_kernel_statistics_agree_with_dense_reference():
     ds = degree_statistics(net, model, n_bins=3)
     assert ds["k_in EE"].expected[0] == pytest.approx(0.1 * np.nansum(M, axis=1)[bid == 0].mean(),
                                                       rel=1e-10)
+    # label means of the bins, and the label-sampling part of the model's standard error:
+    # se_model^2 - se^2 = p^2 n_pre Var_{t' ~ U(0.5, 1.5)}[mean_{j in bin} m(t_j, t')],
+    # here by adaptive quadrature (scipy.integrate.quad, not the model's Gauss grid;
+    # agreement to 1e-6 relative: both resolve the smooth integrand far better)
+    from scipy import integrate
+    kin = ds["k_in EE"]
+    np.testing.assert_allclose(kin.label_mean, [lab[:320][bid == u].mean() for u in range(3)],
+                               rtol=1e-12)
+    kern = model.kernels[("E", "E")]
+    for u in range(3):
+        tj = lab[:320][bid == u]
+        mbar = lambda tp: float(np.mean(kern.matrix(tj, np.array([tp]))))      # noqa: E731
+        mean = integrate.quad(mbar, 0.5, 1.5, epsabs=1e-13)[0]
+        var = integrate.quad(lambda tp: (mbar(tp) - mean) ** 2, 0.5, 1.5, epsabs=1e-13)[0]
+        assert var > 1e-3                     # the bins see the kernel's structure
+        extra = 0.1 ** 2 * 319 * var
+        assert kin.se_model[u] ** 2 - kin.se[u] ** 2 == pytest.approx(extra, rel=1e-6)
 
 
 def test_label_bins_equal_counts():

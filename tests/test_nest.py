@@ -14,7 +14,7 @@ nest = pytest.importorskip("nest")
 from scipy import stats  # noqa: E402
 
 from graphs import sample_network  # noqa: E402
-from meanfield import DegreeModel, NetworkParams  # noqa: E402
+from meanfield import LIF, DegreeModel, NetworkParams  # noqa: E402
 from meanfield.seeding import SEED_RULE  # noqa: E402
 from validation import simulate  # noqa: E402
 from validation.nest_export import (NestMismatchWarning, psc_weight, run_nest,  # noqa: E402
@@ -135,6 +135,23 @@ def test_model_choice_and_errors():
     assert nn.models == ("aeif_psc_exp", "aeif_psc_exp")
     with pytest.raises(ValueError, match="dt"):
         to_nest(net, dt=1e-7)
+
+
+def test_neuron_parameters_in_nest_units():
+    # every neuron of each population carries its population's constants, in NEST's units
+    # (ms, mV; s -> ms is x 1000); the I population differs from E in each of them
+    p = NetworkParams.preset("brunel_lif", N=200).replace(
+        neuron_I=LIF(tau_m=0.012, E_L=-2.0, theta=18.0, V_r=8.0, tau_ref=0.001))
+    nn = to_nest(sample_network(p, seed=0), p, seed=0)
+    assert nn.models == ("iaf_psc_exp_multisynapse",) * 2
+    for rows, nrn in ((slice(0, p.N_E), p.neuron_E), (slice(p.N_E, p.N), p.neuron_I)):
+        for key, value in (("t_ref", nrn.tau_ref * 1e3), ("tau_m", nrn.tau_m * 1e3),
+                           ("V_th", nrn.theta), ("V_reset", nrn.V_r), ("E_L", nrn.E_L)):
+            got = np.asarray(nn.neurons.get(key), float)[rows]
+            np.testing.assert_allclose(got, value, rtol=1e-12, err_msg=key)
+        tau_syn = np.array([list(t) for t in nn.neurons.get("tau_syn")])[rows]
+        np.testing.assert_allclose(tau_syn, np.tile([8.0, 4.0, 10.0], (tau_syn.shape[0], 1)),
+                                   rtol=1e-12)
 
 
 def test_initial_potentials_match_simulate():

@@ -98,3 +98,63 @@ def test_readme_map_names_every_module():
                for p in (ROOT / pkg).glob("*.py") if p.name != "__init__.py"}
     assert modules - listed == set(), f"modules missing from README's map: {sorted(modules - listed)}"
     assert listed - modules == set(), f"README names missing modules: {sorted(listed - modules)}"
+
+
+# Doctests: one mechanism. setup.cfg's --doctest-modules collects the Examples of every
+# module of the five packages (testpaths); no test file runs them a second time.
+MODULES_WITH_EXAMPLES = [
+    "meanfield.params", "meanfield.degree", "meanfield.balance", "meanfield.symbolic",
+    "meanfield.transfer", "meanfield.degree_space", "meanfield.feasibility",
+    "meanfield.scaling", "meanfield.network_solver", "meanfield.seeding", "meanfield.labels",
+    "meanfield.semibalanced", "meanfield.colored", "meanfield.diagnostics", "meanfield.roots",
+    "graphs.network", "graphs.sample", "graphs.io",
+    "graphs.interop", "validation.simulator", "validation.sweeps", "validation.cache",
+    "hetbalance.modelfile"]
+
+
+def test_doctests_collected_once_from_every_package():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    pytest_cfg = cfg["tool:pytest"]
+    assert "--doctest-modules" in pytest_cfg["addopts"].split()
+    assert set(pytest_cfg["testpaths"].split()) == {"tests", *PACKAGES}
+    for path in (ROOT / "tests").glob("*.py"):
+        if path.name == pathlib.Path(__file__).name:
+            continue
+        text = path.read_text()
+        assert "testmod(" not in text and "DocTestSuite" not in text, \
+            f"{path.name} runs doctests a second time"
+
+
+def test_no_skip_when_a_required_module_is_missing():
+    # importorskip only for optional extras (nest, numba, matplotlib): a broken import of
+    # the project's own packages, of an install_requires package or of the [test] extra
+    # must fail the suite, not skip tests quietly
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    required = set(PACKAGES)
+    for line in (cfg["options"]["install_requires"] + "\n"
+                 + cfg["options.extras_require"]["test"]).splitlines():
+        name = re.split(r"[<>=!~; \[]", line.strip())[0]
+        if name:
+            required.add(name.replace("-", "_").lower())
+    for path in (ROOT / "tests").glob("*.py"):
+        for mod in re.findall(r"importorskip\(\s*[\"']([\w.]+)", path.read_text()):
+            assert mod.split(".")[0].lower() not in required, \
+                f"{path.name}: importorskip({mod!r}) hides a required module"
+
+
+@pytest.mark.parametrize("name", MODULES_WITH_EXAMPLES)
+def test_public_modules_keep_their_examples(name):
+    import doctest
+    import importlib
+    tests = doctest.DocTestFinder().find(importlib.import_module(name))
+    assert sum(len(t.examples) for t in tests) > 0, f"{name} lost its Examples"
+
+
+def test_graphs_public_api():
+    import graphs
+    for name in ("Network", "sample_network", "sample_fixed_indegree",
+                 "sample_prescribed_indegree", "degree_statistics", "kernel_statistics",
+                 "save_network", "load_network", "to_networkx", "from_networkx", "from_sparse"):
+        assert name in graphs.__all__ and hasattr(graphs, name)

@@ -15,11 +15,11 @@ import itertools
 
 import numpy as np
 import pytest
+import sympy
 
 from meanfield import DegreeModel, NetworkParams, balanced_rates, fit_exponent, solve
 from meanfield.semibalanced import COMPLEMENTARITY_TOL, SemiBalancedResult, semi_balanced
 
-sympy = pytest.importorskip("sympy")
 Rat = sympy.Rational
 
 P = NetworkParams.preset("akil2021_lif")          # W = [[2, -5], [9, -5]] mV, X = (36, 27) mV Hz

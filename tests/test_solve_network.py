@@ -252,7 +252,7 @@ def test_methods(bench2000):
 
 def test_with_the_graphs_sampler():
     """Cross-package: a case-C graph from graphs.sample_network against degree space."""
-    graphs = pytest.importorskip("graphs")
+    import graphs
     from meanfield.degree import DegreeModel
     p = NetworkParams.preset("akil2021_lif", N=4000)
     model = DegreeModel.assortative(3.0, (0.5, 1.5), n_nodes=32)

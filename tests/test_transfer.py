@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 
+import mpmath as mp
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -25,8 +26,6 @@ from meanfield.params import EIF, LIF
 from meanfield.transfer import (ALPHA_FB, DEFAULT_DV, eif_rate, eif_rate_dmu, eif_rate_dsigma,
                                 lif_rate, lif_rate_dmu, lif_rate_dsigma, rate, rate_dmu,
                                 rate_dsigma)
-
-mp = pytest.importorskip("mpmath")
 
 BRUNEL = LIF(tau_m=0.02, E_L=0.0, theta=20.0, V_r=10.0, tau_ref=0.002)
 OTHER = LIF(tau_m=0.015, E_L=-72.0, theta=-55.0, V_r=-75.0, tau_ref=0.001)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import mpmath as mp
 import numpy as np
 import pytest
 
 from meanfield.params import EIF, LIF
 from meanfield.transfer import eif_rate, lif_rate, lif_rate_dmu, lif_rate_dsigma
 
-mp = pytest.importorskip("mpmath")
 pytestmark = pytest.mark.slow
 
 
