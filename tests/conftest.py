@@ -2,7 +2,10 @@
 
 import os
 
+import pytest
 from hypothesis import settings
+
+from meanfield import DegreeModel, NetworkParams
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -12,3 +15,30 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 settings.register_profile("hetbalance", derandomize=True, database=None, deadline=None,
                           print_blob=True)
 settings.load_profile("hetbalance")
+
+
+# Shared small fixtures: the parameter sets and degree models that many test files use, in
+# one place instead of a module-level copy per file. Session-scoped: they are frozen.
+
+@pytest.fixture(scope="session")
+def akil():
+    """The ``akil2021`` preset (EIF neurons; N = 10^4 unless a test resizes it)."""
+    return NetworkParams.preset("akil2021")
+
+
+@pytest.fixture(scope="session")
+def akil_lif():
+    """The ``akil2021_lif`` preset (LIF neurons, the figures' network)."""
+    return NetworkParams.preset("akil2021_lif")
+
+
+@pytest.fixture(scope="session")
+def case_b():
+    """Case B: recurrent in-degree factor gamma (mean 1, CV 0.2), external homogeneous."""
+    return DegreeModel.recurrent_indegree("gamma", 0.2)
+
+
+@pytest.fixture(scope="session")
+def case_c():
+    """Case C: assortative kernel t t' + c (t - 1)(t' - 1), c = 3, t uniform on [0.5, 1.5]."""
+    return DegreeModel.assortative(c=3.0, support=(0.5, 1.5))

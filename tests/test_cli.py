@@ -212,14 +212,14 @@ def test_simulate_compare_reports_theory(capsys, tmp_path):
 
 
 # ============================================================================ sweep
-def test_sweep_solves_each_N_and_reuses_the_cache(capsys, tmp_path):
+def test_sweep_solves_each_N_and_reuses_the_cache(capsys, tmp_path, case_b):
     argv = ["sweep", "--preset", "akil2021_lif", "--model", "recurrent_indegree", "--Ns", 1000,
             2000, 4000, "--cache", tmp_path / "cache", "--json", tmp_path / "s.json", "--npz",
             tmp_path / "s.npz"]
     rc, out, _ = run(capsys, *argv)
     assert rc == 0 and "3 points: 3 computed, 0 from cache" in out
     doc = json.loads((tmp_path / "s.json").read_text())
-    model = DegreeModel.recurrent_indegree("gamma", 0.2)
+    model = case_b
     for point, N in zip(doc["results"]["points"], (1000, 2000, 4000)):
         ref = solve(NetworkParams.preset("akil2021_lif", N=N), model)
         assert point["N"] == N and point["E"]["mean_rate"] == ref.mean_rate[0]

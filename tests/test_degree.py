@@ -11,11 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from meanfield import NetworkParams
 from meanfield.degree import DegreeModel, LowRankKernel
 from meanfield.labels import Constant, Gamma, LogNormal, TruncatedNormal, Uniform
 
-P = NetworkParams.preset("akil2021")
 PAIRS = [("E", "E"), ("E", "I"), ("I", "E"), ("I", "I")]
 MC_SAMPLES = 200_000
 Z_BOUND = 5.0    # Monte Carlo checks: |estimate - exact| < 5 standard errors (fixed seeds)
@@ -158,11 +156,11 @@ def test_unnormalised_kernel_is_an_error():
         DegreeModel.from_kernel(lambda t, s: t * s, Uniform(0.5, 1.5), kin_X=lambda t: 2 * t)
 
 
-def test_p_times_m_above_one_is_an_error():
+def test_p_times_m_above_one_is_an_error(akil):
     m = DegreeModel.assortative(3.0, (0.5, 1.5))          # max m = 1.5^2 + 3 * 0.25 = 3
     with pytest.raises(ValueError, match=r"p_EE \* m_EE"):
-        m.check_params(P.replace(p_EE=0.5))
-    m.check_params(P)                                      # p m <= 0.3 is fine
+        m.check_params(akil.replace(p_EE=0.5))
+    m.check_params(akil)                                      # p m <= 0.3 is fine
 
 
 def test_populations_must_be_E_and_I():

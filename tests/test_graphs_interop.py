@@ -10,16 +10,14 @@ from graphs import (Network, from_networkx, from_sparse, sample_fixed_indegree, 
 from meanfield import NetworkParams
 from meanfield.degree import DegreeModel
 
-AKIL = NetworkParams.preset("akil2021")
-CASE_C = DegreeModel.assortative(c=3.0, support=(0.5, 1.5))
 
 
 @pytest.fixture(scope="module")
-def net():
-    return sample_network(AKIL, CASE_C, N=600, seed=2)
+def net(akil, case_c):
+    return sample_network(akil, case_c, N=600, seed=2)
 
 
-def test_networkx_round_trip(net):
+def test_networkx_round_trip(net, akil):
     G = to_networkx(net)
     assert G.number_of_nodes() == net.N and G.number_of_edges() == net.n_synapses
     # independent reference: networkx's own in-degree counts equal the realised k_in
@@ -28,15 +26,15 @@ def test_networkx_round_trip(net):
     assert G.nodes[0]["population"] == "E" and G.nodes[net.N - 1]["population"] == "I"
     k, j = int(net.post_indices[0]), 0                      # synapse k -> 0
     assert G.has_edge(k, j)
-    assert G[k][j]["weight"] == pytest.approx(AKIL.with_N(600).J[0, int(k >= net.N_E)])
+    assert G[k][j]["weight"] == pytest.approx(akil.with_N(600).J[0, int(k >= net.N_E)])
     back = from_networkx(G)                                  # params from G.graph
     assert back.equals(net)
 
 
-def test_networkx_round_trip_vector_labels_and_fixed_indegree():
+def test_networkx_round_trip_vector_labels_and_fixed_indegree(akil):
     sep = DegreeModel.separable("gamma", 0.3, "gamma", 0.3, rho=0.5)
-    for n in (sample_network(AKIL, sep, N=300, seed=1),
-              sample_fixed_indegree(AKIL, N=300, seed=1)):
+    for n in (sample_network(akil, sep, N=300, seed=1),
+              sample_fixed_indegree(akil, N=300, seed=1)):
         back = from_networkx(to_networkx(n))
         assert back.equals(n)
 

@@ -15,13 +15,12 @@ from meanfield import NetworkParams
 from meanfield.degree import DegreeModel
 from meanfield.seeding import SEED_RULE
 
-AKIL = NetworkParams.preset("akil2021")
 
 
 @pytest.fixture(scope="module")
-def net():
+def net(akil):
     model = DegreeModel.separable("gamma", 0.3, "gamma", 0.3, rho=0.5)   # 2-d labels
-    return sample_network(AKIL, model, N=1500, seed=7, external="explicit")
+    return sample_network(akil, model, N=1500, seed=7, external="explicit")
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -105,9 +104,9 @@ def test_inconsistent_metadata_raises(net, tmp_path):
         load_network(path2)
 
 
-def test_invalid_structure_is_refused(tmp_path):
+def test_invalid_structure_is_refused(tmp_path, akil):
     """A file whose arrays hold a multapse never becomes a Network."""
-    small = sample_network(AKIL, N=100, seed=1)
+    small = sample_network(akil, N=100, seed=1)
     path = save_network(small, tmp_path / "net.npz")
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}

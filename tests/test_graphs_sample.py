@@ -18,8 +18,6 @@ from meanfield import NetworkParams
 from meanfield.degree import DegreeModel
 from meanfield.labels import Empirical, Uniform
 
-AKIL = NetworkParams.preset("akil2021")
-CASE_C = DegreeModel.assortative(c=3.0, support=(0.5, 1.5))
 
 
 def _callable_model():
@@ -43,7 +41,7 @@ MODELS = {
     "homogeneous": DegreeModel.homogeneous(),
     "case_B": DegreeModel.recurrent_indegree("gamma", 0.3),
     "separable_2d": DegreeModel.separable("gamma", 0.3, "gamma", 0.3, rho=0.6),
-    "case_C": CASE_C,
+    "case_C": DegreeModel.assortative(c=3.0, support=(0.5, 1.5)),
     "callable": _callable_model(),
     "matrix": _matrix_model(),
 }
@@ -65,8 +63,8 @@ def _connection_probability(net, model):
 
 # ---------------------------------------------------------------------------- invariants
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_invariants_every_model(name):
-    net = sample_network(AKIL, MODELS[name], N=1500, seed=11)
+def test_invariants_every_model(name, akil):
+    net = sample_network(akil, MODELS[name], N=1500, seed=11)
     assert isinstance(net, Network)
     net.validate()  # sorted rows (no multapses), no autapses, pre = transpose(post)
     post = np.repeat(np.arange(net.N), np.diff(net.post_indptr))
@@ -81,37 +79,37 @@ def test_invariants_every_model(name):
     # every weight equals J_ab of its population pair
     pre_pop = (J.indices >= net.N_E).astype(int)
     post_pop = np.repeat((np.arange(net.N) >= net.N_E).astype(int), np.diff(J.indptr))
-    assert np.array_equal(J.data, AKIL.with_N(1500).J[post_pop, pre_pop])
+    assert np.array_equal(J.data, akil.with_N(1500).J[post_pop, pre_pop])
 
 
-def test_same_seed_same_network_other_seed_different():
-    for model in (MODELS["homogeneous"], CASE_C):
-        a = sample_network(AKIL, model, N=2000, seed=5)
-        b = sample_network(AKIL, model, N=2000, seed=5)
-        c = sample_network(AKIL, model, N=2000, seed=6)
+def test_same_seed_same_network_other_seed_different(akil, case_c):
+    for model in (MODELS["homogeneous"], case_c):
+        a = sample_network(akil, model, N=2000, seed=5)
+        b = sample_network(akil, model, N=2000, seed=5)
+        c = sample_network(akil, model, N=2000, seed=6)
         assert a.equals(b)
         assert not a.equals(c)
         assert not np.array_equal(a.k_in, c.k_in)
         assert a.seed == 5
     # seed=None: fresh entropy, recorded, and the record reproduces the network
-    n1 = sample_network(AKIL, CASE_C, N=800)
+    n1 = sample_network(akil, case_c, N=800)
     ss = np.random.SeedSequence(int(n1.seed["entropy"]))
-    assert sample_network(AKIL, CASE_C, N=800, seed=ss).equals(n1)
-    g1 = sample_network(AKIL, CASE_C, N=800, seed=np.random.default_rng(3))
-    g2 = sample_network(AKIL, CASE_C, N=800, seed=np.random.default_rng(3))
+    assert sample_network(akil, case_c, N=800, seed=ss).equals(n1)
+    g1 = sample_network(akil, case_c, N=800, seed=np.random.default_rng(3))
+    g2 = sample_network(akil, case_c, N=800, seed=np.random.default_rng(3))
     assert g1.equals(g2)
 
 
-def test_global_numpy_rng_untouched():
+def test_global_numpy_rng_untouched(akil, case_c):
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
-    sample_network(AKIL, CASE_C, N=600, seed=1)
+    sample_network(akil, case_c, N=600, seed=1)
     assert np.array_equal(np.random.get_state()[1], before)
 
 
-def test_N_override_uses_balanced_scaling():
-    net = sample_network(AKIL, N=1000, seed=0)
-    assert net.params.N == 1000 and net.params.j_EE == AKIL.j_EE and net.params.p_EE == AKIL.p_EE
+def test_N_override_uses_balanced_scaling(akil):
+    net = sample_network(akil, N=1000, seed=0)
+    assert net.params.N == 1000 and net.params.j_EE == akil.j_EE and net.params.p_EE == akil.p_EE
     assert net.N_E == 800 and net.N_X == 200
 
 
@@ -146,9 +144,9 @@ def test_pair_probabilities_are_p_m(name):
     assert abs((A - E)[off].sum() / np.sqrt(V[off].sum())) < 4.0   # 4 sigma on the total
 
 
-def test_homogeneous_degrees_are_binomial():
+def test_homogeneous_degrees_are_binomial(akil):
     """In-degrees of an Erdos-Renyi network: Binomial(N_b - [a = b], p) per neuron."""
-    params = AKIL.with_N(5000)
+    params = akil.with_N(5000)
     net = sample_network(params, seed=2)
     k = net.k_in
     for ia, (a, sl) in enumerate((("E", slice(0, 4000)), ("I", slice(4000, 5000)))):
@@ -174,25 +172,25 @@ def test_dense_rows_use_the_complement_and_stay_exact():
     assert abs(x.var(ddof=1) / var - 1) < 4 * np.sqrt(2 / (len(x) - 1))
 
 
-def test_thinning_only_where_needed():
+def test_thinning_only_where_needed(akil, case_c):
     # Case B: m = alpha(t) with constant out-factor: bounds are exact, no thinning.
-    nb = sample_network(AKIL, MODELS["case_B"], N=2000, seed=1)
+    nb = sample_network(akil, MODELS["case_B"], N=2000, seed=1)
     assert nb.provenance["thinning"] is False
     assert nb.provenance["candidates"] == nb.n_synapses
-    nh = sample_network(AKIL, N=2000, seed=1)
+    nh = sample_network(akil, N=2000, seed=1)
     assert nh.provenance["thinning"] is False
     # Case C: thinning with interval bounds on 32 bins: few wasted candidates.
-    nc = sample_network(AKIL, CASE_C, N=4000, seed=1)
+    nc = sample_network(akil, case_c, N=4000, seed=1)
     assert nc.provenance["thinning"] is True
     assert nc.provenance["candidates"] / nc.n_synapses < 1.1
 
 
-def test_explicit_external_sources():
-    net = sample_network(AKIL, CASE_C, N=1000, seed=3, external="explicit")
+def test_explicit_external_sources(akil, case_c):
+    net = sample_network(akil, case_c, N=1000, seed=3, external="explicit")
     net.validate()
     assert np.array_equal(np.diff(net.ext_indptr), net.k_X)
     assert net.ext_indices.max() < net.N_X
-    same = sample_network(AKIL, CASE_C, N=1000, seed=3)
+    same = sample_network(akil, case_c, N=1000, seed=3)
     # explicit sources use their own stream: the recurrent network is unchanged
     assert np.array_equal(same.post_indices, net.post_indices)
     assert np.array_equal(same.k_X, net.k_X)
@@ -216,8 +214,8 @@ def test_explicit_external_sources():
 
 
 # ---------------------------------------------------------------------------- prescribed
-def test_fixed_indegree_exact():
-    params = AKIL.with_N(2000)
+def test_fixed_indegree_exact(akil):
+    params = akil.with_N(2000)
     net = sample_fixed_indegree(params, seed=1)
     net.validate()
     K = np.rint(params.K).astype(int)
@@ -228,10 +226,10 @@ def test_fixed_indegree_exact():
     assert np.all(net2.k_in[:1600] == K2[0]) and np.all(net2.k_in[1600:] == K2[1])
 
 
-def test_fixed_indegree_sources_are_uniform():
+def test_fixed_indegree_sources_are_uniform(akil):
     """Out-degrees under uniform sources: neuron k in b gets each of the N_a (- 1) targets
     with probability K_ab / (N_b - [a = b]); chi-square over neurons (1% level)."""
-    params = AKIL.with_N(2000)
+    params = akil.with_N(2000)
     net = sample_fixed_indegree(params, seed=9)
     ko = net.k_out
     K = np.rint(params.K).astype(int)
@@ -271,25 +269,25 @@ def test_prescribed_indegree_exact_including_extremes():
 # ---------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("N, exc", [(-5, ValueError), (5, ValueError), (1e4, TypeError),
                                     (2.5, TypeError), ("100", TypeError)])
-def test_bad_N(N, exc):
+def test_bad_N(N, exc, akil):
     with pytest.raises(exc, match="N"):
-        sample_network(AKIL, N=N, seed=0)
+        sample_network(akil, N=N, seed=0)
 
 
-def test_kernel_pushing_pm_above_one_on_the_grid():
-    params = AKIL.replace(p_EE=0.5)      # max m = 3 for c = 3 on [0.5, 1.5]: p m = 1.5
+def test_kernel_pushing_pm_above_one_on_the_grid(akil, case_c):
+    params = akil.replace(p_EE=0.5)      # max m = 3 for c = 3 on [0.5, 1.5]: p m = 1.5
     with pytest.raises(ValueError, match=r"p_EE \* m_EE"):
-        sample_network(params, CASE_C, N=1000, seed=0)
+        sample_network(params, case_c, N=1000, seed=0)
 
 
-def test_kernel_pushing_pm_above_one_on_realised_labels():
+def test_kernel_pushing_pm_above_one_on_realised_labels(akil):
     # One label in 1000 is 6x the others: the quadrature grid (bin means) stays below
     # 1/p, a realised outlier does not.
     samples = np.ones(1000)
     samples[-1] = 6.0
     dist = Empirical(samples / samples.mean())
     model = DegreeModel.separable(dist, 0.5, in_sources=("E", "I"))
-    params = AKIL.replace(p_EE=0.3, p_IE=0.3, p_EI=0.3, p_II=0.3)
+    params = akil.replace(p_EE=0.3, p_IE=0.3, p_EI=0.3, p_II=0.3)
     model.check_params(params)             # the grid check passes ...
     with pytest.raises(ValueError, match="realised"):
         sample_network(params, model, N=4000, seed=1)   # ... the realised labels do not
@@ -313,13 +311,13 @@ def test_prescribed_degree_above_source_population():
         sample_fixed_indegree(params, K=[[81, 0, 0], [0, 0, 0]], seed=0)
 
 
-def test_size_above_memory_raises_before_allocating():
+def test_size_above_memory_raises_before_allocating(akil):
     tracemalloc.start()
     try:
         with pytest.raises(ValueError, match="GB"):
-            sample_network(AKIL, N=10_000_000, seed=0)     # 1e13 synapses
+            sample_network(akil, N=10_000_000, seed=0)     # 1e13 synapses
         with pytest.raises(ValueError, match="max_memory"):
-            sample_network(AKIL, N=2000, seed=0, max_memory=1e6)
+            sample_network(akil, N=2000, seed=0, max_memory=1e6)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -327,10 +325,10 @@ def test_size_above_memory_raises_before_allocating():
     # the limit itself must be a positive number of bytes
     for bad in (0, -1.0, True, "1e9"):
         with pytest.raises(ValueError, match=r"max_memory = .* is out of range"):
-            sample_network(AKIL, N=200, seed=0, max_memory=bad)
+            sample_network(akil, N=200, seed=0, max_memory=bad)
 
 
-def test_one_row_chunks_draw_the_same_law(monkeypatch):
+def test_one_row_chunks_draw_the_same_law(monkeypatch, akil, case_c):
     # rows are drawn in chunks of about _TARGET_CANDIDATES (4M) candidates; with a target
     # of 1 every row is its own chunk (rows above the target must still advance one at a
     # time) and the graph obeys the same law: the degree tables of graphs.stats pass
@@ -338,16 +336,16 @@ def test_one_row_chunks_draw_the_same_law(monkeypatch):
     import graphs.sample as gs
     from graphs import degree_statistics
     monkeypatch.setattr(gs, "_TARGET_CANDIDATES", 1)
-    net = sample_network(AKIL, CASE_C, N=400, seed=5, external="explicit")
+    net = sample_network(akil, case_c, N=400, seed=5, external="explicit")
     net.validate()
-    for v in degree_statistics(net, CASE_C, n_bins=4).values():
+    for v in degree_statistics(net, case_c, n_bins=4).values():
         assert v.p_value > 1e-3, v.summary()
 
 
-def test_nbytes_counts_every_array():
+def test_nbytes_counts_every_array(akil):
     # by hand: the sum of the arrays' sizes, with and without explicit external sources
     for external in ("count", "explicit"):
-        net = sample_network(AKIL, N=500, seed=1, external=external)
+        net = sample_network(akil, N=500, seed=1, external=external)
         arrays = [net.population, net.label, net.post_indptr, net.post_indices,
                   net.pre_indptr, net.pre_indices, net.k_X]
         if external == "explicit":
@@ -357,12 +355,12 @@ def test_nbytes_counts_every_array():
         assert net.nbytes == sum(a.nbytes for a in arrays) > 8 * net.n_synapses
 
 
-def test_bad_model_and_options():
+def test_bad_model_and_options(akil):
     with pytest.raises(TypeError, match="model"):
-        sample_network(AKIL, "case_C", N=100)
+        sample_network(akil, "case_C", N=100)
     with pytest.raises(TypeError, match="params"):
         sample_network({"N": 100}, N=100)
     with pytest.raises(ValueError, match="external"):
-        sample_network(AKIL, N=100, external="poisson")
+        sample_network(akil, N=100, external="poisson")
     with pytest.raises(ValueError, match="n_bins"):
-        sample_network(AKIL, N=100, n_bins=0)
+        sample_network(akil, N=100, n_bins=0)

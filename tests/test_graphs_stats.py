@@ -11,16 +11,13 @@ import pytest
 from scipy import stats
 
 from graphs import degree_statistics, kernel_statistics, label_bins, sample_network
-from meanfield import NetworkParams
 from meanfield.degree import DegreeModel
 
-AKIL = NetworkParams.preset("akil2021")
-CASE_C = DegreeModel.assortative(c=3.0, support=(0.5, 1.5))
 
 
 @pytest.fixture(scope="module")
-def case_c_net():
-    return sample_network(AKIL, CASE_C, N=10_000, seed=1)
+def case_c_net(akil, case_c):
+    return sample_network(akil, case_c, N=10_000, seed=1)
 
 
 def _bonferroni(n_cells, alpha=0.01):
@@ -28,8 +25,8 @@ def _bonferroni(n_cells, alpha=0.01):
     return stats.norm.isf(alpha / (2 * n_cells))
 
 
-def test_case_c_kernel_between_label_bins(case_c_net):
-    ks = kernel_statistics(case_c_net, CASE_C, n_bins=10)
+def test_case_c_kernel_between_label_bins(case_c_net, case_c):
+    ks = kernel_statistics(case_c_net, case_c, n_bins=10)
     assert sorted(ks) == ["m EE", "m EI", "m IE", "m II"]
     n_cells = sum(v.dof for v in ks.values())
     assert n_cells == 400
@@ -47,8 +44,8 @@ def test_case_c_kernel_between_label_bins(case_c_net):
     assert m[0, -1] < 0.5 and m[-1, -1] > 2.3
 
 
-def test_case_c_degree_per_label_bin(case_c_net):
-    ds = degree_statistics(case_c_net, CASE_C, n_bins=10)
+def test_case_c_degree_per_label_bin(case_c_net, case_c):
+    ds = degree_statistics(case_c_net, case_c, n_bins=10)
     assert len(ds) == 10
     n_cells = sum(v.dof for v in ds.values())
     for v in ds.values():
@@ -63,23 +60,23 @@ def test_case_c_degree_per_label_bin(case_c_net):
     assert np.allclose(ds["k_in EX"].expected, 2000 * 0.1)
 
 
-def test_statistics_reject_the_wrong_model(case_c_net):
+def test_statistics_reject_the_wrong_model(case_c_net, akil, case_c):
     """Negative control: the Case C network is not Erdos-Renyi, and the tests say so."""
-    for v in kernel_statistics(case_c_net, CASE_C, n_bins=10).values():
+    for v in kernel_statistics(case_c_net, case_c, n_bins=10).values():
         z = (v.realised - 1.0) / v.se                   # the m = 1 (homogeneous) hypothesis
         assert stats.chi2.sf(np.sum(z ** 2), v.dof) < 1e-10
-    v = degree_statistics(case_c_net, CASE_C, n_bins=10)["k_in EE"]
+    v = degree_statistics(case_c_net, case_c, n_bins=10)["k_in EE"]
     z = (v.realised - 0.1 * 7999) / v.se
     assert stats.chi2.sf(np.sum(z ** 2), v.dof) < 1e-10
     # and an Erdos-Renyi network given Case C labels fails the Case C check
-    hnet = sample_network(AKIL, DegreeModel.homogeneous(), N=3000, seed=2)
+    hnet = sample_network(akil, DegreeModel.homogeneous(), N=3000, seed=2)
     relabelled = dataclasses.replace(
         hnet, label=np.random.default_rng(0).uniform(0.5, 1.5, 3000))
-    assert kernel_statistics(relabelled, CASE_C, n_bins=5)["m EE"].p_value < 1e-10
+    assert kernel_statistics(relabelled, case_c, n_bins=5)["m EE"].p_value < 1e-10
 
 
-def test_homogeneous_expectations_are_closed_form():
-    net = sample_network(AKIL, N=2000, seed=3)
+def test_homogeneous_expectations_are_closed_form(akil):
+    net = sample_network(akil, N=2000, seed=3)
     ds = degree_statistics(net, n_bins=10)          # model rebuilt from net.model["spec"]
     v = ds["k_in EE"]
     assert v.dof == 1                               # constant labels: a single bin
@@ -90,14 +87,14 @@ def test_homogeneous_expectations_are_closed_form():
     assert ks["m EI"].expected[0, 0] == pytest.approx(1.0)
 
 
-def test_non_low_rank_kernel_statistics_agree_with_dense_reference():
+def test_non_low_rank_kernel_statistics_agree_with_dense_reference(akil):
     """The chunked dense path (callable kernels) against an explicit double loop."""
     from meanfield.labels import Uniform
     U = Uniform(0.5, 1.5)
     t, w = U.quadrature(64)
     Z = float(w @ np.exp(-(t[:, None] - t[None, :]) ** 2 / 0.18) @ w)
     model = DegreeModel.from_kernel(lambda a, b: np.exp(-(a - b) ** 2 / 0.18) / Z, U)
-    net = sample_network(AKIL, model, N=400, seed=4)
+    net = sample_network(akil, model, N=400, seed=4)
     ks = kernel_statistics(net, model, n_bins=3)
     lab = net.label
     bid, nb, _ = label_bins(lab[:320], 3)
@@ -139,7 +136,7 @@ def test_label_bins_equal_counts():
 
 
 @pytest.mark.slow
-def test_p_values_are_uniform_over_seeds():
+def test_p_values_are_uniform_over_seeds(akil, case_c):
     """Calibration of the whole pipeline (sampler + statistics): over independent draws the
     chi-square p-values of the kernel tables must be Uniform(0, 1). A Kolmogorov-Smirnov
     test at the 0.1% level (100 p-values) catches both a biased sampler (p-values piling
@@ -147,9 +144,9 @@ def test_p_values_are_uniform_over_seeds():
     """
     p_kernel, p_degree = [], []
     for seed in range(25):
-        net = sample_network(AKIL, CASE_C, N=2000, seed=100 + seed)
-        p_kernel += [v.p_value for v in kernel_statistics(net, CASE_C, n_bins=5).values()]
-        p_degree += [v.p_value for v in degree_statistics(net, CASE_C, n_bins=5).values()
+        net = sample_network(akil, case_c, N=2000, seed=100 + seed)
+        p_kernel += [v.p_value for v in kernel_statistics(net, case_c, n_bins=5).values()]
+        p_degree += [v.p_value for v in degree_statistics(net, case_c, n_bins=5).values()
                      if v.name.startswith("k_in")]
     assert stats.kstest(p_kernel, "uniform").pvalue > 1e-3
     assert stats.kstest(p_degree, "uniform").pvalue > 1e-3

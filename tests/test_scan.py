@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from meanfield import NetworkParams, balanced_rates
+from meanfield import balanced_rates
 from meanfield.degree import DegreeModel
 from meanfield.errors import ConvergenceError
 from meanfield.scaling import ScanResult, fit_exponent, scan_N
 
-P = NetworkParams.preset("akil2021")
 DECADES = [10**3, 10**4, 10**5, 10**6, 10**7]
 HALF_DECADES = np.round(np.geomspace(1e3, 1e7, 9)).astype(int).tolist()
 
@@ -29,7 +28,7 @@ def test_fit_exponent_exact_power_laws():
     assert fit_exponent(N, [0, 0, 1, 10]) == pytest.approx(1.0, abs=1e-12)      # zeros skipped
 
 
-def test_unconverged_points_are_excluded_from_the_fits_and_named(monkeypatch):
+def test_unconverged_points_are_excluded_from_the_fits_and_named(monkeypatch, akil_lif):
     """A size whose solve did not converge is flagged, named and left out of every fit."""
     from meanfield import scaling
     real = scaling.solve
@@ -40,7 +39,7 @@ def test_unconverged_points_are_excluded_from_the_fits_and_named(monkeypatch):
         return real(params, model, N, **kw)
 
     monkeypatch.setattr(scaling, "solve", solve_failing_at_1e5)
-    p = NetworkParams.preset("akil2021_lif")
+    p = akil_lif
     model = DegreeModel.recurrent_indegree("normal", 0.15, support=(0.6, 1.4), n_nodes=16)
     Ns = [10**3, 10**4, 10**5, 10**6]
     scan = scan_N(p, model, Ns)
@@ -63,16 +62,16 @@ def test_unconverged_points_are_excluded_from_the_fits_and_named(monkeypatch):
         scan_N(p, model, Ns, strict=True)
 
 
-def _case_C_moment_error(scan: ScanResult, c: float) -> np.ndarray:
+def _case_C_moment_error(scan: ScanResult, c: float, akil) -> np.ndarray:
     R = scan.moments(lambda t: t)
     S = scan.moments(lambda t: t - 1.0)
-    ref = np.concatenate([balanced_rates(P), -balanced_rates(P) / c])
+    ref = np.concatenate([balanced_rates(akil), -balanced_rates(akil) / c])
     return np.linalg.norm(np.hstack([R, S]) - ref, axis=1) / np.linalg.norm(ref)
 
 
-def _check_case_C(scan, c):
+def _check_case_C(scan, c, akil):
     assert scan.converged.all()
-    err = _case_C_moment_error(scan, c)
+    err = _case_C_moment_error(scan, c, akil)
     assert np.all(np.diff(err) < 0)
     # corrections to (B) are O(N^(-1/2)): relative L2 error of (R, S), exponent in [-0.7, -0.3]
     assert -0.7 <= fit_exponent(scan.Ns, err) <= -0.3
@@ -97,55 +96,55 @@ def _check_case_B(scan):
     assert np.all(scan.exponent_silent[0] > 0)
 
 
-def test_case_C_converges_to_the_balanced_profile():
+def test_case_C_converges_to_the_balanced_profile(akil):
     c = 3.0
-    scan = scan_N(P, DegreeModel.assortative(c, (0.5, 1.5), n_nodes=16), DECADES)
-    _check_case_C(scan, c)
+    scan = scan_N(akil, DegreeModel.assortative(c, (0.5, 1.5), n_nodes=16), DECADES)
+    _check_case_C(scan, c, akil)
     # docs/theory.md section 7: at N = 10^4 the E rate falls from about 10 Hz to 0.2 Hz
     r = scan.results[1].rate[0]
     assert 8 < r[0] < 12 and 0.1 < r[-1] < 0.5
     assert "exponents" in scan.table()
 
 
-def test_case_B_breaks_balance():
+def test_case_B_breaks_balance(akil):
     m = DegreeModel.recurrent_indegree("normal", 0.15, support=(0.6, 1.4), n_nodes=16)
-    _check_case_B(scan_N(P, m, DECADES))
+    _check_case_B(scan_N(akil, m, DECADES))
 
 
-def test_case_A_balanced_and_sign_reported():
-    scan = scan_N(P, DegreeModel.all_indegree("gamma", 0.3, n_nodes=16), DECADES[1:])
+def test_case_A_balanced_and_sign_reported(akil):
+    scan = scan_N(akil, DegreeModel.all_indegree("gamma", 0.3, n_nodes=16), DECADES[1:])
     assert scan.feasibility.feasible and scan.converged.all()
     assert np.all(scan.exponent_imbalance < -0.3)          # the (B) bracket vanishes
     # finding (docs/theory.md section 7, counter-example): rates rise with in-degree here
     assert np.all(np.sign(scan.rate_indegree_slope) == 1)
 
 
-def test_bad_input_and_notes():
+def test_bad_input_and_notes(akil, akil_lif):
     with pytest.raises(ValueError, match="at least two distinct sizes"):
-        scan_N(P, None, [1000, 1000])
+        scan_N(akil, None, [1000, 1000])
     with pytest.raises(ValueError, match=r"Ns\[0\] = 5 is out of range"):
-        scan_N(P, None, [5, 1000])
-    scan = scan_N(NetworkParams.preset("akil2021_lif"), None, [10**4, 10**5])
+        scan_N(akil, None, [5, 1000])
+    scan = scan_N(akil_lif, None, [10**4, 10**5])
     assert np.all(np.isnan(scan.exponent_silent))          # no silent labels at any N
     assert any("silent" in note for note in scan.notes)
 
 
 @pytest.mark.slow
-def test_case_C_full_ladder_default_grid():
-    _check_case_C(scan_N(P, DegreeModel.assortative(3.0, (0.5, 1.5)), HALF_DECADES), 3.0)
+def test_case_C_full_ladder_default_grid(akil):
+    _check_case_C(scan_N(akil, DegreeModel.assortative(3.0, (0.5, 1.5)), HALF_DECADES), 3.0, akil)
 
 
 @pytest.mark.slow
-def test_case_B_full_ladder_default_grid():
-    _check_case_B(scan_N(P, DegreeModel.recurrent_indegree("normal", 0.15,
+def test_case_B_full_ladder_default_grid(akil):
+    _check_case_B(scan_N(akil, DegreeModel.recurrent_indegree("normal", 0.15,
                                                             support=(0.6, 1.4)), HALF_DECADES))
 
 
 @pytest.mark.slow
-def test_case_C_near_step_profile_converges_slowly():
+def test_case_C_near_step_profile_converges_slowly(akil):
     # docs/theory.md section 7: labels on [0.2, 1.8], c = 0.5: the limit profile is nearly a
     # step and the spread of mu keeps growing over this ladder (apparent exponent > 0)
-    scan = scan_N(P, DegreeModel.assortative(0.5, (0.2, 1.8)), HALF_DECADES)
+    scan = scan_N(akil, DegreeModel.assortative(0.5, (0.2, 1.8)), HALF_DECADES)
     assert scan.feasibility.feasible and scan.converged.all()
     assert np.all(scan.exponent_mu_spread > 0.1)
     assert np.all(np.diff(scan.mu_spread[:6, 0]) > 0)

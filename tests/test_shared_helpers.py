@@ -144,7 +144,7 @@ def test_network_weight_matrix_and_deprecated_J():
     assert (J != W).nnz == 0
 
 
-def test_deprecated_result_names_and_keywords():
+def test_deprecated_result_names_and_keywords(case_b):
     p = NetworkParams.preset("lif_benchmark", N=1000)
     net = sample_network(p, seed=2)
     res = solve_network(p, net.weight_matrix(), net.population, net.k_X, quenched=True,
@@ -158,7 +158,7 @@ def test_deprecated_result_names_and_keywords():
         old = solve_network(p, net.weight_matrix(), net.population, net.k_X, quenched=True,
                             n_quad=5)
     np.testing.assert_array_equal(old.rate, res.rate)
-    m = DegreeModel.recurrent_indegree("gamma", 0.2)
+    m = case_b
     new = solve(p, m, n_nodes=16)
     assert new.R.shape == (2, 2) and new.t.shape[1] == 16
     with pytest.warns(DeprecationWarning, match="n= is deprecated"):

@@ -137,8 +137,8 @@ def test_dense_ladder_lif_benchmark_case_B():
         _assert_self_consistent(solve(NetworkParams.preset("lif_benchmark"), model, int(N)), model)
 
 
-def test_two_dimensional_labels_and_padding():
-    p = NetworkParams.preset("akil2021_lif")
+def test_two_dimensional_labels_and_padding(akil_lif):
+    p = akil_lif
     sep = DegreeModel.separable("gamma", 0.3, "gamma", 0.3, rho=0.5, n_nodes=24)
     res = solve(p, sep, 10**5)
     assert res.t.shape[-1] == 2 and res.label.shape == res.rate.shape
@@ -154,9 +154,9 @@ def test_two_dimensional_labels_and_padding():
     np.testing.assert_allclose(res.mean_rate, hom.mean_rate, rtol=1e-8)
 
 
-def test_grid_formulation_equals_moment_formulation():
+def test_grid_formulation_equals_moment_formulation(akil_lif):
     """A callable kernel (n unknowns per population) equal to case C (4 moments)."""
-    p = NetworkParams.preset("akil2021_lif")
+    p = akil_lif
     low = DegreeModel.assortative(3.0, (0.5, 1.5), n_nodes=20)
     full = DegreeModel.from_kernel(lambda t, s: t * s + 3.0 * (t - 1) * (s - 1),
                                    Uniform(0.5, 1.5), n_nodes=20)
@@ -167,8 +167,8 @@ def test_grid_formulation_equals_moment_formulation():
 
 
 # --------------------------------------------------------------------------- large N
-def test_balanced_limit_approached_like_inverse_sqrt_N():
-    p = NetworkParams.preset("akil2021_lif")
+def test_balanced_limit_approached_like_inverse_sqrt_N(akil_lif):
+    p = akil_lif
     Ns = np.array([10**4, 10**5, 10**6, 10**7])
     err = [np.linalg.norm(solve(p, N=int(N)).mean_rate - balanced_rates(p)) for N in Ns]
     slope = np.polyfit(np.log(Ns), np.log(err), 1)[0]
@@ -176,8 +176,8 @@ def test_balanced_limit_approached_like_inverse_sqrt_N():
     assert err[-1] / np.linalg.norm(balanced_rates(p)) < 0.01
 
 
-def test_balance_index_falls_like_inverse_sqrt_N():
-    p = NetworkParams.preset("akil2021_lif")
+def test_balance_index_falls_like_inverse_sqrt_N(akil_lif):
+    p = akil_lif
     b5, b7 = (solve(p, N=N).balance_index[:, 0] for N in (10**5, 10**7))
     # |mu - E_L| tends to a constant (-3.3 and 6.8 mV here; E still drifts by 20 % over
     # this range) while the excitatory part grows like sqrt(N): ratio 10 up to that drift
@@ -197,8 +197,8 @@ def test_case_A_reports_rate_indegree_sign():
     assert np.all(np.isnan(hom.rate_indegree_slope))   # one label: no slope (documented NaN)
 
 
-def test_diagnostics_case_B():
-    p = NetworkParams.preset("akil2021_lif")
+def test_diagnostics_case_B(akil_lif):
+    p = akil_lif
     res = solve(p, models()["case_B"], 10**6)
     assert np.all(np.diff(res.rate[0]) < 0) and np.all(np.diff(res.rate[1]) < 0)
     # drive = (mu - E_L)/tau_m is O(sqrt N) and changes sign across the labels
@@ -225,9 +225,9 @@ def test_diagnostics_case_B():
 
 
 # --------------------------------------------------------------------------- methods
-def test_every_method_agrees():
+def test_every_method_agrees(akil_lif):
     """Each registry method (and "auto") reaches the same self-consistent state."""
-    p = NetworkParams.preset("akil2021_lif")
+    p = akil_lif
     model = models()["case_C"]
     ref = solve(p, model, 10**6)
     assert ref.method == "newton" and ref.status == roots.CONVERGED
@@ -257,8 +257,8 @@ def _failing(status):
     return method
 
 
-def test_relaxation_fallback_agrees(monkeypatch):
-    p = NetworkParams.preset("akil2021_lif")
+def test_relaxation_fallback_agrees(monkeypatch, akil_lif):
+    p = akil_lif
     model = models()["case_C"]
     ref = solve(p, model, 10**6)
     monkeypatch.setitem(roots.METHODS, "newton", _failing(roots.STALL))
@@ -268,8 +268,8 @@ def test_relaxation_fallback_agrees(monkeypatch):
     np.testing.assert_allclose(res.rate, ref.rate, rtol=1e-7)
 
 
-def test_continuation_fallback_agrees(monkeypatch):
-    p = NetworkParams.preset("akil2021_lif")
+def test_continuation_fallback_agrees(monkeypatch, akil_lif):
+    p = akil_lif
     model = models()["case_B"]
     ref = solve(p, model, 10**6)
     real = roots.attempt
@@ -316,13 +316,13 @@ NOT_CONVERGED = {
 
 
 @pytest.mark.parametrize("path", list(NOT_CONVERGED))
-def test_not_converged_says_so_and_strict_raises(path, monkeypatch):
+def test_not_converged_says_so_and_strict_raises(path, monkeypatch, akil_lif):
     kwargs, patch, status = NOT_CONVERGED[path]
     if patch is not None and patch[0] == "lp":
         monkeypatch.setattr(solve_module, "_solve_lp", patch[1])
     elif patch is not None:
         monkeypatch.setitem(roots.METHODS, *patch)
-    p = NetworkParams.preset("akil2021_lif")
+    p = akil_lif
     model = models(16)["case_C"]
     res = solve(p, model, 10**4, **kwargs)
     assert not res.converged
@@ -347,16 +347,16 @@ def _transfer_of(res):
     return PopulationTransfer(res.params, res.filter, (np.arange(n), np.arange(n, 2 * n)))
 
 
-def test_converged_means_residual_below_tol():
-    p = NetworkParams.preset("akil2021_lif")
+def test_converged_means_residual_below_tol(akil_lif):
+    p = akil_lif
     for kwargs in (dict(), dict(tol=1e-6), dict(method="newton", maxiter=2),
                    dict(method="newton", maxiter=3, tol=1e-3)):
         res = solve(p, models(16)["case_B"], 10**5, **kwargs)
         assert res.converged == (res.residual <= kwargs.get("tol", TOL)), kwargs
 
 
-def test_warm_start_and_result_is_frozen():
-    p = NetworkParams.preset("akil2021_lif")
+def test_warm_start_and_result_is_frozen(akil_lif):
+    p = akil_lif
     model = models()["case_C"]
     a = solve(p, model, 10**5)
     b = solve(p, model, 10**5, initial=a)
@@ -390,12 +390,12 @@ def test_bad_input():
         solve(p, silent_rate=-1.0)
 
 
-def test_kernel_negative_on_the_solver_grid_is_an_error():
+def test_kernel_negative_on_the_solver_grid_is_an_error(akil_lif):
     # m = 1 + 2 (t-1)(t'-1) on [0.2, 1.8]: >= 0 on the model's 4-node grid (min 0.05) but
     # negative near the corners of the 64-node grid the solver is asked to use
     model = DegreeModel.from_kernel(lambda t, s: 1.0 + 2.0 * (t - 1) * (s - 1),
                                     Uniform(0.2, 1.8), n_nodes=4)
-    p = NetworkParams.preset("akil2021_lif")
+    p = akil_lif
     assert solve(p, model, 10**4).converged
     with pytest.raises(ValueError, match=r"m_EE = .*allowed: \[0, 1\]"):
         solve(p, model, 10**4, n_nodes=64)
