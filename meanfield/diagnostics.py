@@ -24,7 +24,7 @@ __all__ = ["SILENT_RATE", "SATURATED_FRACTION", "drive", "balance_index",
            "saturation_threshold", "fraction_below", "fraction_above", "population_mean",
            "weighted_mean", "weighted_slope", "weighted_sd", "label_statistics",
            "out_degree_rates", "imbalance", "no_spike_fraction", "spread_z_grid",
-           "mixture_cdf", "mixture_quantile", "mixture_zero_spike_fraction"]
+           "mixture_cdf", "mixture_quantile", "mixture_zero_spike_fraction", "label_expectation"]
 
 SILENT_RATE = 0.1
 """Default threshold of ``fraction_silent``: a label (or neuron) below 0.1 Hz is silent."""
@@ -329,3 +329,26 @@ def mixture_zero_spike_fraction(T, weights, mass, profile) -> float:
     over labels (``weights``) and the frozen z (``mass``, ``spread_z_grid``).
     """
     return float(np.sum(weights * (np.exp(-np.asarray(profile) * float(T)) @ mass)))
+
+
+def label_expectation(t, weights, rate, f=None) -> float:
+    r"""Return :math:`E_t[f(t)\, r(t)]` over one population's label grid, Hz.
+
+    Parameters
+    ----------
+    t : ndarray (n,) or (n, dim)
+        Labels of the grid nodes.
+    weights : ndarray (n,)
+        Quadrature weights (sum 1).
+    rate : ndarray (n,)
+        Rate at each node, Hz.
+    f : callable of the labels, array (n,) or None
+        ``None`` gives f = 1, the mean rate.
+
+    Returns
+    -------
+    float
+        The weighted sum :math:`\sum_i w_i f(t_i) r_i`.
+    """
+    fv = 1.0 if f is None else (f(t) if callable(f) else np.asarray(f, float))
+    return float(np.sum(weights * fv * rate))

@@ -417,8 +417,7 @@ class MeanFieldResult:
         ``res.expect("E", lambda t: t - 1)`` is :math:`\mathrm{Cov}(t, r_E)`.
         """
         a = population_index(population)
-        fv = 1.0 if f is None else (f(self.t[a]) if callable(f) else np.asarray(f, float))
-        return float(np.sum(self.weights[a] * fv * self.rate[a]))
+        return dg.label_expectation(self.t[a], self.weights[a], self.rate[a], f)
 
     def summary(self) -> str:
         """Return a few lines for humans: status, rates, diagnostics."""

@@ -37,6 +37,7 @@ from scipy.optimize import linprog
 from ._moments import LabelGrid
 from .degree import DegreeModel, resolve_model
 from .errors import ConvergenceError, ParameterError
+from .diagnostics import label_expectation
 from .params import POPULATIONS, NetworkParams, check_network_params, population_index
 
 __all__ = ["semi_balanced", "SemiBalancedResult", "COMPLEMENTARITY_TOL"]
@@ -160,8 +161,7 @@ class SemiBalancedResult:
         f : callable of the labels, array (n,) or None (then f = 1: the mean rate)
         """
         a = population_index(population)
-        fv = 1.0 if f is None else (f(self.t[a]) if callable(f) else np.asarray(f, float))
-        return float(np.sum(self.weights[a] * fv * self.rate[a]))
+        return label_expectation(self.t[a], self.weights[a], self.rate[a], f)
 
     def distance(self, rate, kind: str = "cumulative") -> np.ndarray:
         r"""Distance of a profile ``rate`` (2, n) on the same grid to this limit, Hz, per population.
