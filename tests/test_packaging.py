@@ -158,3 +158,15 @@ def test_graphs_public_api():
                  "sample_prescribed_indegree", "degree_statistics", "kernel_statistics",
                  "save_network", "load_network", "to_networkx", "from_networkx", "from_sparse"):
         assert name in graphs.__all__ and hasattr(graphs, name)
+
+
+@pytest.mark.parametrize("pkg", ["meanfield", "graphs", "validation", "paper_figures", "hetbalance"])
+def test_no_module_is_shadowed_by_a_function(pkg):
+    """``import pkg.mod`` gives the module, and ``pkg.mod`` is that module (no function hides it)."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(pkg)
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{pkg}.{info.name}")
+        assert getattr(package, info.name) is module, f"{pkg}.{info.name} is not its module"
