@@ -264,6 +264,11 @@ def test_prescribed_indegree_exact_including_extremes():
     again = sample_prescribed_indegree(params, k, seed=3, label=np.arange(300.0),
                                        external="explicit")
     assert again.equals(net)
+    # E and I columns only: the external in-degree is round(p_aX N_X) of each population
+    two = sample_prescribed_indegree(params, k[:, :2], seed=3)
+    assert np.array_equal(two.k_in[:, :2], k[:, :2])
+    kx = np.rint(params.p[:, 2] * params.N_X).astype(int)
+    assert np.array_equal(two.k_X, np.repeat(kx, [params.N_E, params.N_I]))
 
 
 # ---------------------------------------------------------------------------- bad input

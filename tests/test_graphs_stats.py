@@ -104,6 +104,19 @@ def test_non_low_rank_kernel_statistics_agree_with_dense_reference(akil):
         for v in range(3):
             box = M[np.ix_(bid == u, bid == v)]
             assert ks["m EE"].expected[u, v] == pytest.approx(np.nanmean(box), rel=1e-10)
+    # across populations too (E 320 and I 80 neurons: bins of unequal size, 107/107/106
+    # and 27/27/26, so a transposed count table would show)
+    bid_I, _, _ = label_bins(lab[320:], 3)
+    bins = {"E": (slice(0, 320), bid), "I": (slice(320, 400), bid_I)}
+    for key in ("m EI", "m IE", "m II"):
+        (sa, ba), (sb, bb) = bins[key[2]], bins[key[3]]
+        Mab = model.kernels[(key[2], key[3])].matrix(lab[sa], lab[sb])
+        if key[2] == key[3]:
+            np.fill_diagonal(Mab, np.nan)
+        for u in range(3):
+            for v in range(3):
+                box = Mab[np.ix_(ba == u, bb == v)]
+                assert ks[key].expected[u, v] == pytest.approx(np.nanmean(box), rel=1e-10)
     ds = degree_statistics(net, model, n_bins=3)
     assert ds["k_in EE"].expected[0] == pytest.approx(0.1 * np.nansum(M, axis=1)[bid == 0].mean(),
                                                       rel=1e-10)

@@ -154,6 +154,18 @@ def test_neuron_parameters_in_nest_units():
                                    rtol=1e-12)
 
 
+def test_run_nest_rates_are_spike_counts_over_the_window():
+    # a short run (0.3 s, 0.1 s burn-in): each neuron's rate is its number of spikes in
+    # (0.1, 0.3] divided by 0.2 s, counted here from the returned spike record
+    net = sample_network(NetworkParams.preset("brunel_lif", N=200), seed=0)
+    res = run_nest(net, T=0.3, burn_in=0.1, seed=1)
+    win = res.spike_times > 0.1 + 1e-9
+    assert win.sum() > 50                      # the network is active
+    counts = np.bincount(res.spike_ids[win], minlength=200)
+    np.testing.assert_allclose(res.rate, counts / 0.2, rtol=1e-12)
+    assert res.duration == pytest.approx(0.2, rel=1e-12)
+
+
 def test_initial_potentials_match_simulate():
     net = _case_b(N=200, seed=2)
     nn = to_nest(net, seed=11)
