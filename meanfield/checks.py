@@ -153,3 +153,34 @@ def renamed_keyword(new_name: str, new_value, old_name: str, old_value, *, defau
     warnings.warn(f"the keyword {old_name}= is deprecated; use {new_name}=",
                   DeprecationWarning, stacklevel=stacklevel)
     return old_value
+
+
+def check_solver_options(tol, maxiter, silent_rate, saturated_rate, time_budget):
+    """Check the options every mean-field solver takes; return the normalised values.
+
+    Parameters
+    ----------
+    tol : float
+        Relative residual tolerance, > 0.
+    maxiter : int or None
+        Iteration ceiling, >= 1 (None: each method's own default).
+    silent_rate : float
+        Hz, >= 0: labels or neurons below it count as silent.
+    saturated_rate : float or None
+        Hz, > 0 (None: a fraction of 1/tau_ref).
+    time_budget : float
+        Seconds, > 0.
+
+    Returns
+    -------
+    tuple
+        ``(maxiter, silent_rate, saturated_rate)``, checked and converted.
+    """
+    check_positive("tol", tol)
+    if maxiter is not None:
+        maxiter = check_int("maxiter", maxiter, lo=1)
+    silent_rate = check_nonnegative("silent_rate", silent_rate, unit="Hz")
+    if saturated_rate is not None:
+        saturated_rate = check_positive("saturated_rate", saturated_rate, unit="Hz")
+    check_positive("time_budget", time_budget, unit="s")
+    return maxiter, silent_rate, saturated_rate

@@ -59,7 +59,7 @@ import numpy as np
 from . import roots
 from ._moments import LabelGrid
 from ._phi import SIGMA_FLOOR, PopulationTransfer, resolve_filter
-from .checks import check_int, check_nonnegative, check_positive, renamed_keyword
+from .checks import check_int, check_solver_options, renamed_keyword
 from .degree import DegreeModel, resolve_model
 from .diagnostics import SATURATED_FRACTION, SILENT_RATE, saturation_threshold
 from .errors import ConvergenceError
@@ -504,13 +504,8 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     params = params_at_size(params, N)
     model = resolve_model(model)
     method = roots.check_method(method, SOLVE_METHODS)
-    check_positive("tol", tol)
-    if maxiter is not None:
-        maxiter = check_int("maxiter", maxiter, lo=1)
-    silent_rate = check_nonnegative("silent_rate", silent_rate, unit="Hz")
-    if saturated_rate is not None:
-        saturated_rate = check_positive("saturated_rate", saturated_rate, unit="Hz")
-    check_positive("time_budget", time_budget, unit="s")
+    maxiter, silent_rate, saturated_rate = check_solver_options(
+        tol, maxiter, silent_rate, saturated_rate, time_budget)
     filters = resolve_filter(params, filter)
     n_nodes = renamed_keyword("n_nodes", n_nodes, "n", n)
     grid = LabelGrid(params, model, n_nodes)
@@ -626,8 +621,7 @@ def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters,
     if smap is not None:
         return _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate,
                                 model_name, filters, wall_time)
-    grid, params = fmap.grid, fmap.params
-    nn = grid.n
+    nn = fmap.grid.n
     G = root.x
     mu, sigma, tau, var_src, mu_src, var = fmap.inputs(G)
     F, _, r = fmap(G)
@@ -639,25 +633,14 @@ def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters,
         rate = r
         residual = relative_residual(F, G)
     status, message = roots.judge(root, residual, tol, "the returned moments")
-    shape = (2, nn)
-    rate, mu, sigma, tau = (x.reshape(shape) for x in (rate, mu, sigma, tau))
-    mean_input = np.ascontiguousarray(np.moveaxis(mu_src.reshape(3, 2, nn), 0, -1))
-    return MeanFieldResult(
-        rate=rate, mu=mu, sigma=sigma, tau_s=tau, mean_input=mean_input, t=grid.t,
-        weights=grid.weights, label=grid.coord, kin=grid.kin, kout=grid.kout,
-        silent_rate=float(silent_rate),
-        saturated_rate=saturation_threshold(params.neurons, saturated_rate),
-        status=int(status), residual=float(residual), iterations=int(root.nit),
-        nfev=int(root.nfev), method=root.method, message=message, N=params.N, params=params,
-        model_name=model_name, filter=tuple(filters), moments=np.array(G, float),
-        wall_time=float(wall_time))
+    return _result(fmap, G, root, rate, mu, sigma, tau, mu_src, status, residual, message,
+                   silent_rate, saturated_rate, model_name, filters, wall_time)
 
 
 def _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate, model_name, filters,
                      wall_time):
     """``_assemble`` for ``spread=True``: label means and second moments over z."""
-    grid, params = fmap.grid, fmap.params
-    nn = grid.n
+    nn = fmap.grid.n
     y = np.array(root.x, float)
     G, H = smap.split(y)
     mu, sigma, tau, var_src, mu_src, var = fmap.inputs(G)
@@ -671,18 +654,30 @@ def _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate, model_n
         residual = smap.residual(F, y)
     status, message = roots.judge(root, residual, tol, "the returned moments")
     shape = (2, nn)
-    rate, rate_sq, s, slope, mu, sigma, tau = (x.reshape(shape) for x in
-                                               (rate, rate_sq, s, slope, mu, sigma, tau))
-    mean_input = np.ascontiguousarray(np.moveaxis(mu_src.reshape(3, 2, nn), 0, -1))
+    rate_sq, s, slope = (x.reshape(shape) for x in (rate_sq, s, slope))
+    return _result(fmap, G, root, rate, mu, sigma, tau, mu_src, status, residual, message,
+                   silent_rate, saturated_rate, model_name, filters, wall_time,
+                   spread=True, sigma_q=s, noise_slope=slope, rate_sq=rate_sq,
+                   quenched_variance=_by_source(smap.source_variances(H), nn),
+                   second_moments=np.array(H, float), spread_nodes=int(smap.z.size))
+
+
+def _by_source(x, nn):
+    """Reshape a flat (3 * 2 * nn) per-source array to (2, nn, 3): population, label, source."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(x).reshape(3, 2, nn), 0, -1))
+
+
+def _result(fmap, G, root, rate, mu, sigma, tau, mu_src, status, residual, message,
+            silent_rate, saturated_rate, model_name, filters, wall_time, **spread_fields):
+    """Build the ``MeanFieldResult`` of both assembly paths (flat per-label arrays reshaped)."""
+    grid, params = fmap.grid, fmap.params
+    rate, mu, sigma, tau = (np.asarray(x).reshape(2, grid.n) for x in (rate, mu, sigma, tau))
     return MeanFieldResult(
-        rate=rate, mu=mu, sigma=sigma, tau_s=tau, mean_input=mean_input, t=grid.t,
-        weights=grid.weights, label=grid.coord, kin=grid.kin, kout=grid.kout,
+        rate=rate, mu=mu, sigma=sigma, tau_s=tau, mean_input=_by_source(mu_src, grid.n),
+        t=grid.t, weights=grid.weights, label=grid.coord, kin=grid.kin, kout=grid.kout,
         silent_rate=float(silent_rate),
         saturated_rate=saturation_threshold(params.neurons, saturated_rate),
         status=int(status), residual=float(residual), iterations=int(root.nit),
         nfev=int(root.nfev), method=root.method, message=message, N=params.N, params=params,
         model_name=model_name, filter=tuple(filters), moments=np.array(G, float),
-        wall_time=float(wall_time), spread=True, sigma_q=s, noise_slope=slope, rate_sq=rate_sq,
-        quenched_variance=np.ascontiguousarray(np.moveaxis(smap.source_variances(H).reshape(
-            3, 2, nn), 0, -1)),
-        second_moments=np.array(H, float), spread_nodes=int(smap.z.size))
+        wall_time=float(wall_time), **spread_fields)

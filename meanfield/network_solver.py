@@ -30,7 +30,7 @@ from scipy.sparse.linalg import LinearOperator
 from . import roots
 from . import transfer as _transfer
 from ._phi import PopulationTransfer, resolve_filter
-from .checks import check_array, check_int, check_nonnegative, check_positive, renamed_keyword
+from .checks import check_array, check_int, check_solver_options, renamed_keyword
 from .diagnostics import SILENT_RATE, saturation_threshold
 from .errors import ConvergenceError
 from .params import NetworkParams
@@ -413,13 +413,8 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
                                 f" for presynaptic = {presynaptic!r}")
     n_nodes = check_int("n_nodes", renamed_keyword("n_nodes", n_nodes, "n_quad", n_quad,
                                                    default=9), lo=1, hi=101)
-    check_positive("tol", tol)
-    if maxiter is not None:
-        maxiter = check_int("maxiter", maxiter, lo=1)
-    silent_rate = check_nonnegative("silent_rate", silent_rate, unit="Hz")
-    if saturated_rate is not None:
-        saturated_rate = check_positive("saturated_rate", saturated_rate, unit="Hz")
-    check_positive("time_budget", time_budget, unit="s")
+    maxiter, silent_rate, saturated_rate = check_solver_options(
+        tol, maxiter, silent_rate, saturated_rate, time_budget)
     N = params.N
     if sp.issparse(W):
         W = sp.csr_matrix(W, dtype=float)
