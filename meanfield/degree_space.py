@@ -105,13 +105,22 @@ class _MomentMap:
         self.B = grid.B
 
     def inputs(self, G):
-        """Return mu (2n,), sigma (2n,), tau_s (2n,), var_src (3, 2n), mu_src (3, 2n)."""
+        """Return mu, sigma, tau_s, var_src (3, 2n), mu_src (3, 2n), var and the filter terms.
+
+        The filter terms are (scale, dtau, dscale) of ``PopulationTransfer.filter_terms``;
+        mu, sigma, tau_s and var have shape (2n,).
+        """
         mu_src = np.stack([self.Cmu[0] @ G, self.Cmu[1] @ G, self.mu_X])
         var_src = np.stack([self.Csig[0] @ G, self.Csig[1] @ G, self.var_X])
         mu = self.E_L + mu_src.sum(axis=0)
         var = var_src.sum(axis=0)
-        tau = self.transfer.tau_s(var_src, var) if self.transfer.uses_filter() else np.zeros_like(var)
-        return mu, np.sqrt(np.maximum(var, 0.0)), tau, var_src, mu_src, var
+        tau, scale, dtau, dscale = self.transfer.filter_terms(var_src, var)
+        return mu, np.sqrt(np.maximum(var, 0.0)), tau, var_src, mu_src, var, (scale, dtau, dscale)
+
+    def filter_jacobian(self, g_tau, g_scale, filt):
+        """Sum over the E and I shares of (g_tau dtau_b + g_scale dscale_b) dv_b/dG, (P, m)."""
+        _, dtau, dscale = filt
+        return sum((g_tau * dtau[b] + g_scale * dscale[b])[:, None] * self.Csig[b] for b in (0, 1))
 
     def in_domain(self, G) -> bool:
         """Return True if every kernel expectation E_t'[m_ab(t, t') r_b(t')] is >= 0.
@@ -138,10 +147,11 @@ class _MomentMap:
 
     def _evaluate(self, G, jacobian: bool):
         """(F, Jac or None, r) at an admissible G; Nones where Phi cannot be evaluated."""
-        mu, sigma, tau, var_src, _, var = self.inputs(G)
+        mu, sigma, tau, var_src, _, var, filt = self.inputs(G)
         if not np.all(np.isfinite(mu)) or np.any(var < 0) or not np.all(np.isfinite(var)):
             return None, None, None
-        r, r_mu, r_sig, r_tau = self.transfer.evaluate(mu, sigma, tau, derivatives=jacobian)
+        r, r_mu, r_sig, r_tau, r_scale = self.transfer.evaluate(mu, sigma, tau, derivatives=jacobian,
+                                                                scale=filt[0])
         if not np.all(np.isfinite(r)):
             return None, None, None
         F = self.B @ r - G
@@ -150,10 +160,7 @@ class _MomentMap:
         sig = np.maximum(sigma, 1e-300)
         D = r_mu[:, None] * self.Cmu_tot + (r_sig / (2.0 * sig))[:, None] * self.Csig_tot
         if self.transfer.uses_filter():
-            tau_syn = self.transfer.tau_syn
-            safe = np.where(var > 0, var, 1.0)
-            dtau = sum(((tau_syn[b] - tau) / safe)[:, None] * self.Csig[b] for b in (0, 1))
-            D = D + r_tau[:, None] * dtau
+            D = D + self.filter_jacobian(r_tau, r_scale, filt)
         Jac = self.B @ D - np.eye(G.size)
         return F, Jac, r
 
@@ -287,7 +294,7 @@ class _SpreadMap:
     def _evaluate(self, y, jacobian: bool):
         base = self.base
         G, H = self.split(y)
-        mu, sigma, tau, var_src, _, var = base.inputs(G)
+        mu, sigma, tau, var_src, _, var, filt = base.inputs(G)
         if not np.all(np.isfinite(mu)) or np.any(var < 0) or not np.all(np.isfinite(var)):
             return None, None, None
         s2 = self.variance(H)
@@ -306,7 +313,8 @@ class _SpreadMap:
         nz, P = self.z.size, self.P
         if not self._primed:
             self._prime_tables(M, S)
-        out = self.transfer.evaluate(M.ravel(), S.ravel(), np.tile(tau, nz), derivatives=jacobian)
+        out = self.transfer.evaluate(M.ravel(), S.ravel(), np.tile(tau, nz), derivatives=jacobian,
+                                     scale=np.tile(filt[0], nz))
         phi = out[0].reshape(nz, P)
         if not np.all(np.isfinite(phi)):
             return None, None, None
@@ -317,35 +325,32 @@ class _SpreadMap:
         parts = {"r": r, "q": q, "s": s, "slope": slope}
         if not jacobian:
             return F, None, parts
-        p_mu, p_sig, p_tau = (x.reshape(nz, P) for x in out[1:])
+        p_mu, p_sig, p_tau, p_scale = (x.reshape(nz, P) for x in out[1:])
         # d Phi = Phi_mu (d mu + z ds) + Phi_sig (d var + z d slope) / (2 S) + Phi_tau d tau;
         # where clipped, S^2 = _NOISE_FLOOR var: no slope term, var term times _NOISE_FLOOR
         p_half = p_sig / (2.0 * S)
         p_var = np.where(clipped, _NOISE_FLOOR * p_half, p_half)
         p_slope = np.where(clipped, 0.0, p_half)
-        dtau = None
-        if base.transfer.uses_filter():
-            safe = np.where(var > 0, var, 1.0)
-            dtau = sum(((base.transfer.tau_syn[b] - tau) / safe)[:, None] * base.Csig[b]
-                       for b in (0, 1))
+        filtered = base.transfer.uses_filter()
         ds_dH = (self.lam / (2.0 * s_safe))[:, None] * self.Cq_tot               # (P, m2)
         dslope_dH = (self.lam / s_safe)[:, None] * self.CqJ \
             - (slope / s_safe)[:, None] * ds_dH if self.noise_slope else None
         wzz = wz * self.z
 
-        def rows(g_mu, g_var, g_slope, g_tau):
+        def rows(g_mu, g_var, g_slope, g_tau, g_scale):
             """Return dE_z[g(Phi)]/d(G, H/h) from the per-node partials g_x = g'(Phi) Phi_x."""
             dG = (wz @ g_mu)[:, None] * base.Cmu_tot + (wz @ g_var)[:, None] * base.Csig_tot
-            if dtau is not None:
-                dG = dG + (wz @ g_tau)[:, None] * dtau
+            if filtered:
+                dG = dG + base.filter_jacobian(wz @ g_tau, wz @ g_scale, filt)
             dH = (wzz @ g_mu)[:, None] * ds_dH
             if dslope_dH is not None:
                 dH = dH + (wzz @ g_slope)[:, None] * dslope_dH
             return np.hstack([dG, dH * self.h])
 
-        Dr = rows(p_mu, p_var, p_slope, p_tau)
+        Dr = rows(p_mu, p_var, p_slope, p_tau, p_scale)
         two_phi = 2.0 * phi
-        Dq = rows(two_phi * p_mu, two_phi * p_var, two_phi * p_slope, two_phi * p_tau)
+        Dq = rows(two_phi * p_mu, two_phi * p_var, two_phi * p_slope, two_phi * p_tau,
+                  two_phi * p_scale)
         Jac = np.vstack([base.B @ Dr, (self.B2 @ Dq) / self.h]) - np.eye(y.size)
         return F, Jac, parts
 
@@ -623,7 +628,7 @@ def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters,
                                 model_name, filters, wall_time)
     nn = fmap.grid.n
     G = root.x
-    mu, sigma, tau, var_src, mu_src, var = fmap.inputs(G)
+    mu, sigma, tau, var_src, mu_src, var, filt = fmap.inputs(G)
     F, _, r = fmap(G)
     if F is None:
         rate = np.full(2 * nn, np.nan)
@@ -634,7 +639,8 @@ def _assemble(fmap, root, tol, silent_rate, saturated_rate, model_name, filters,
         residual = relative_residual(F, G)
     status, message = roots.judge(root, residual, tol, "the returned moments")
     return _result(fmap, G, root, rate, mu, sigma, tau, mu_src, status, residual, message,
-                   silent_rate, saturated_rate, model_name, filters, wall_time)
+                   silent_rate, saturated_rate, model_name, filters, wall_time,
+                   sigma_scale=filt[0])
 
 
 def _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate, model_name, filters,
@@ -643,7 +649,7 @@ def _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate, model_n
     nn = fmap.grid.n
     y = np.array(root.x, float)
     G, H = smap.split(y)
-    mu, sigma, tau, var_src, mu_src, var = fmap.inputs(G)
+    mu, sigma, tau, var_src, mu_src, var, filt = fmap.inputs(G)
     F, _, parts = smap(y)
     if F is None:
         rate = rate_sq = s = slope = np.full(2 * nn, np.nan)
@@ -657,7 +663,7 @@ def _assemble_spread(fmap, smap, root, tol, silent_rate, saturated_rate, model_n
     rate_sq, s, slope = (x.reshape(shape) for x in (rate_sq, s, slope))
     return _result(fmap, G, root, rate, mu, sigma, tau, mu_src, status, residual, message,
                    silent_rate, saturated_rate, model_name, filters, wall_time,
-                   spread=True, sigma_q=s, noise_slope=slope, rate_sq=rate_sq,
+                   sigma_scale=filt[0], spread=True, sigma_q=s, noise_slope=slope, rate_sq=rate_sq,
                    quenched_variance=_by_source(smap.source_variances(H), nn),
                    second_moments=np.array(H, float), spread_nodes=int(smap.z.size))
 
@@ -668,9 +674,11 @@ def _by_source(x, nn):
 
 
 def _result(fmap, G, root, rate, mu, sigma, tau, mu_src, status, residual, message,
-            silent_rate, saturated_rate, model_name, filters, wall_time, **spread_fields):
+            silent_rate, saturated_rate, model_name, filters, wall_time, sigma_scale,
+            **spread_fields):
     """Build the ``MeanFieldResult`` of both assembly paths (flat per-label arrays reshaped)."""
     grid, params = fmap.grid, fmap.params
+    spread_fields["sigma_scale"] = np.asarray(sigma_scale, float).reshape(2, grid.n)
     rate, mu, sigma, tau = (np.asarray(x).reshape(2, grid.n) for x in (rate, mu, sigma, tau))
     return MeanFieldResult(
         rate=rate, mu=mu, sigma=sigma, tau_s=tau, mean_input=_by_source(mu_src, grid.n),

@@ -116,9 +116,10 @@ class _NetworkModel:
     # -------------------------------------------------------------- Phi (+ quenched average)
     def phi(self, mu, var, var_src, s, derivatives):
         sigma = np.sqrt(np.maximum(var, 0.0))
-        tau = self.transfer.tau_s(var_src, var) if self.transfer.uses_filter() else np.zeros(self.N)
+        tau, scale, dtau, dscale = self.transfer.filter_terms(var_src, var)
+        self.last_filter = (scale, dtau, dscale)
         if not self.quenched or not np.any(s > 0):
-            out = self.transfer.evaluate(mu, sigma, tau, derivatives)
+            out = self.transfer.evaluate(mu, sigma, tau, derivatives, scale=scale)
             return (*out, np.zeros(self.N) if derivatives else None), sigma, tau
         q = self.z.size
         mu_q = (mu[None, :] + s[None, :] * self.z[:, None]).ravel()
@@ -128,15 +129,16 @@ class _NetworkModel:
 
         if self._tiled is None:
             self._tiled = self.transfer.tiled(q, self.N)
-        r_q, rm_q, rs_q, rt_q = self._tiled.evaluate(mu_q, rep(sigma), rep(tau), derivatives)
+        r_q, rm_q, rs_q, rt_q, rc_q = self._tiled.evaluate(mu_q, rep(sigma), rep(tau), derivatives,
+                                                           scale=rep(scale))
 
         def avg(x):
             return self.zw @ x.reshape(q, self.N)
 
         if not derivatives:
-            return (avg(r_q), None, None, None, None), sigma, tau
+            return (avg(r_q), None, None, None, None, None), sigma, tau
         r_s = self.zw @ (rm_q.reshape(q, self.N) * self.z[:, None])   # d<Phi>/ds
-        return (avg(r_q), avg(rm_q), avg(rs_q), avg(rt_q), r_s), sigma, tau
+        return (avg(r_q), avg(rm_q), avg(rs_q), avg(rt_q), avg(rc_q), r_s), sigma, tau
 
 
 # =============================================================================== neuron mode
@@ -147,10 +149,12 @@ def _neuron_evaluate(model: _NetworkModel, r, derivatives: bool):
         return None
     R, V = model.stats(r)
     s = model.quenched_sd(V)
-    (phi, p_mu, p_sig, p_tau, p_s), sigma, tau = model.phi(mu, var, var_src, s, derivatives)
+    (phi, p_mu, p_sig, p_tau, p_scale, p_s), sigma, tau = model.phi(mu, var, var_src, s,
+                                                                     derivatives)
     if not np.all(np.isfinite(phi)):
         return None
     return {"F": phi - r, "phi": phi, "p_mu": p_mu, "p_sig": p_sig, "p_tau": p_tau,
+            "p_scale": p_scale, "filt": model.last_filter,
             "p_s": p_s, "sigma": sigma, "tau": tau, "var": var, "R": R, "s": s, "mu": mu,
             "mu_src": mu_src}
 
@@ -168,14 +172,13 @@ def _neuron_problem(model: _NetworkModel) -> RootProblem:
     Trial rates are projected onto r >= 0.
     """
     N = model.N
-    tau_syn = model.transfer.tau_syn
 
     def jacobian_ops(e, r):
         sig = np.maximum(e["sigma"], 1e-300)
-        var = np.where(e["var"] > 0, e["var"], 1.0)
         a_mu = e["p_mu"] * model.tau_m
         a_sig = e["p_sig"] / (2.0 * sig) * model.tau_m
-        a_tau = [e["p_tau"] * model.tau_m * (tau_syn[b] - e["tau"]) / var for b in (0, 1)]
+        _, dtau, dscale = e["filt"]
+        a_tau = [model.tau_m * (e["p_tau"] * dtau[b] + e["p_scale"] * dscale[b]) for b in (0, 1)]
         use_q = model.quenched and np.any(e["s"] > 0)
         if use_q:
             s = np.where(e["s"] > 0, e["s"], np.inf)

@@ -149,3 +149,37 @@ def test_moments_rule_against_three_source_gaussian_monte_carlo():
         err[rule] = float(colored_rate(neuron, mu, sigma * sc, ts)) - rate
     assert abs(err["moments"]) < 3 * se + 0.026 * rate, (err, rate, se)
     assert abs(err["moments"]) < abs(err["variance_weighted"]), (err, rate, se)
+
+
+# ------------------------------------------------------- the solvers' use (meanfield._phi)
+@pytest.mark.parametrize("filt", ["colored", "fourcaud_brunel"])
+def test_solver_filter_terms_equal_effective_filter_and_their_derivatives(filt):
+    """``PopulationTransfer.filter_terms``: the solvers' tau_s and sigma factor are
+    ``effective_filter``'s (moments rule for "colored", variance-weighted for
+    "fourcaud_brunel"), and the analytic derivatives with respect to the E and I shares
+    match central differences (step 1e-4 relative: truncation ~1e-8)."""
+    from meanfield import NetworkParams
+    from meanfield._phi import PopulationTransfer
+
+    p = NetworkParams.preset("akil2021_lif")
+    rng = np.random.default_rng(3)
+    P = 40
+    var_src = rng.uniform(0.5, 200.0, (3, P)) * rng.choice([1.0, 1e-3], (3, P))
+    tr = PopulationTransfer(p, (filt, filt), (np.arange(P // 2), np.arange(P // 2, P)))
+    tau, scale, dtau, dscale = tr.filter_terms(var_src, var_src.sum(0))
+    rule = "moments" if filt == "colored" else "variance_weighted"
+    for a, idx in enumerate(tr.index):
+        t_ref, s_ref = effective_filter(p.tau_syn, var_src[:, idx], tau_m=p.neurons[a].tau_m,
+                                        rule=rule)
+        np.testing.assert_allclose(tau[idx], t_ref, rtol=1e-12)
+        np.testing.assert_allclose(scale[idx], s_ref, rtol=1e-12)
+    assert (filt == "colored") == bool(np.any(np.abs(scale - 1) > 1e-3))
+    for b in (0, 1):
+        h = 1e-4 * var_src[b]
+        up, dn = var_src.copy(), var_src.copy()
+        up[b] += h
+        dn[b] -= h
+        tu, su = tr.filter_terms(up, up.sum(0))[:2]
+        td, sd = tr.filter_terms(dn, dn.sum(0))[:2]
+        np.testing.assert_allclose(dtau[b] * h, (tu - td) / 2, rtol=1e-6, atol=1e-16)
+        np.testing.assert_allclose(dscale[b] * h, (su - sd) / 2, rtol=1e-6, atol=1e-14)
