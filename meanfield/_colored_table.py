@@ -116,12 +116,11 @@ class Table:
     trusted: np.ndarray       # bool, same shape: node solved and trusted (else filled)
     meta: dict
     padded: np.ndarray = field(init=False, repr=False, compare=False)
+    windows: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        p = self.log_ratio
-        for ax in range(3):
-            p = _pad(p, ax)
-        object.__setattr__(self, "padded", p)
+        object.__setattr__(self, "padded", _pad_all(self.log_ratio))
+        object.__setattr__(self, "windows", _windows(self.padded))
 
     @property
     def sigma_range(self):
@@ -137,22 +136,45 @@ class Table:
         tol = 1e-9
         return (sigma >= lo * (1 - tol)) & (sigma <= hi * (1 + tol)) & (q <= self.q_max + tol)
 
-    def log_ratio_at(self, x: np.ndarray, sigma: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Interpolated log R at points inside ``covers`` (flat float arrays)."""
+    def log_ratio_at(self, x: np.ndarray, sigma: np.ndarray, q: np.ndarray, grad: bool = False):
+        """Interpolated log R at points inside ``covers`` (flat float arrays).
+
+        With ``grad``, return ``(log R, (d/dx, d/dlog sigma, d/dq))`` of the same
+        interpolant, extensions in x included (one gather; ``meanfield.colored`` uses it for
+        the analytic partials of the rate).
+        """
         x_max, x_min = float(self.x[-1]), float(self.x[0])
         xc = np.clip(x, x_min, x_max)
-        out = _catmull_rom_3d(self.padded, (self.x, self.log_sigma, self.q),
-                              (xc, np.log(sigma), q))
+        nodes = (self.x, self.log_sigma, self.q)
+        ls = np.log(sigma)
+        res = _catmull_rom(self.padded, nodes, (xc, ls, q), grad, self.windows)
+        out, g = (res[0], res[1]) if grad else (res, None)
+        if grad:      # x clipped: no x-dependence of the interpolant outside the nodes
+            g[0] = np.where((x >= x_min) & (x <= x_max), g[0], 0.0)
         lo = x < x_min
         if lo.any():   # continue linearly in x with the slope of the two lowest nodes
-            s0 = _catmull_rom_3d(self.padded, (self.x, self.log_sigma, self.q),
-                                 (np.full(lo.sum(), self.x[1]), np.log(sigma[lo]), q[lo]))
-            slope = (out[lo] - s0) / (self.x[0] - self.x[1])
-            out[lo] = out[lo] + np.maximum(slope, 0.0) * (x[lo] - x_min)
+            res0 = _catmull_rom(self.padded, nodes,
+                                (np.full(lo.sum(), self.x[1]), ls[lo], q[lo]), grad, self.windows)
+            s0 = res0[0] if grad else res0
+            dx1 = float(self.x[0] - self.x[1])
+            slope = (out[lo] - s0) / dx1
+            pos = slope > 0
+            ext = x[lo] - x_min
+            if grad:
+                g0 = res0[1]
+                g[0][lo] = np.where(pos, slope, 0.0)
+                for k in (1, 2):
+                    g[k][lo] = g[k][lo] + np.where(pos, (g[k][lo] - g0[k]) / dx1 * ext, 0.0)
+            out[lo] = out[lo] + np.maximum(slope, 0.0) * ext
         hi = x > x_max
         if hi.any():   # mean-driven: log R ~ (x_max/x)^2 -> 0
-            out[hi] *= (x_max / x[hi]) ** 2
-        return out
+            f = (x_max / x[hi]) ** 2
+            if grad:
+                g[0][hi] = out[hi] * (-2.0 * f / x[hi])
+                g[1][hi] = g[1][hi] * f
+                g[2][hi] = g[2][hi] * f
+            out[hi] *= f
+        return (out, tuple(g)) if grad else out
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,17 +191,37 @@ class Table:
                        trusted=f["trusted"], meta=json.loads(str(f["meta"])))
 
 
-def _axis_weights(nodes: np.ndarray, v: np.ndarray):
-    """Catmull-Rom weights along one axis: (index of the first of 4 padded nodes, (m, 4))."""
+def _axis_weights(nodes: np.ndarray, v: np.ndarray, grad: bool = False):
+    r"""Catmull-Rom weights along one axis at the points ``v``.
+
+    Returns ``(i, w)`` or, with ``grad``, ``(i, w, dw)``: ``i`` (m,) is the padded index of
+    the first of the 4 nodes (padded index ``i .. i+3`` = node ``i-1 .. i+2``), ``w`` (m, 4)
+    the weights and ``dw`` (m, 4) their derivatives with respect to ``v``. The node-index
+    coordinate ``t(v)`` is piecewise linear between nodes (``np.interp``), ``s = t - i``,
+    so :math:`dw/dv = (dw/ds)\,dt/dv` with :math:`dt/dv = 1/(v_{i+1} - v_i)` on segment i
+    and 0 outside the nodes (where ``np.interp`` clamps).
+    """
     n = nodes.size
-    # node-index coordinate (piecewise linear between nodes)
     t = np.interp(v, nodes, np.arange(n, dtype=float))
     i = np.clip(np.floor(t).astype(np.intp), 0, n - 2)
     s = t - i
-    s2, s3 = s * s, s * s * s
-    w = np.stack([(-s3 + 2 * s2 - s) / 2, (3 * s3 - 5 * s2 + 2) / 2,
-                  (-3 * s3 + 4 * s2 + s) / 2, (s3 - s2) / 2], axis=1)
-    return i, w      # padded array index i .. i+3 corresponds to nodes i-1 .. i+2
+    s2 = s * s
+    s3 = s2 * s
+    w = np.empty((s.size, 4))
+    w[:, 0] = (-s3 + 2 * s2 - s) / 2
+    w[:, 1] = (3 * s3 - 5 * s2 + 2) / 2
+    w[:, 2] = (-3 * s3 + 4 * s2 + s) / 2
+    w[:, 3] = (s3 - s2) / 2
+    if not grad:
+        return i, w
+    dt = np.where((v >= nodes[0]) & (v <= nodes[-1]), 1.0 / np.diff(nodes)[i], 0.0)
+    dw = np.empty((s.size, 4))
+    dw[:, 0] = (-3 * s2 + 4 * s - 1) / 2
+    dw[:, 1] = (9 * s2 - 10 * s) / 2
+    dw[:, 2] = (-9 * s2 + 8 * s + 1) / 2
+    dw[:, 3] = (3 * s2 - 2 * s) / 2
+    dw *= dt[:, None]
+    return i, w, dw
 
 
 def _pad(a: np.ndarray, axis: int) -> np.ndarray:
@@ -190,16 +232,76 @@ def _pad(a: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(np.concatenate([lo[None], a, hi[None]], axis=0), 0, axis)
 
 
-def _catmull_rom_3d(p, nodes, points):
-    """Tensor-product Catmull-Rom on the padded node values ``p`` at ``points``."""
-    (i0, w0), (i1, w1), (i2, w2) = (_axis_weights(n, v) for n, v in zip(nodes, points))
-    out = np.zeros(points[0].shape)
-    for a in range(4):
-        for b in range(4):
-            wab = w0[:, a] * w1[:, b]
-            for c in range(4):
-                out += wab * w2[:, c] * p[i0 + a, i1 + b, i2 + c]
-    return out
+def _pad_all(a: np.ndarray) -> np.ndarray:
+    """Ghost nodes on every axis (``_pad``), C-contiguous for the flat gather of ``_catmull_rom``."""
+    for ax in range(a.ndim):
+        a = _pad(a, ax)
+    return np.ascontiguousarray(a, dtype=float)
+
+
+def _windows(p: np.ndarray) -> np.ndarray:
+    """Return the 4^d padded node values around every cell, shape (cells, 4^d), C order.
+
+    Row ``ravel_multi_index(i, n_nodes - 1)`` holds ``p[i0:i0+4, i1:i1+4, ...]`` (``i`` the
+    index returned by ``_axis_weights``), so a lookup gathers one contiguous row a point.
+    Memory: 4^d values per cell (0.9 MB for a ratio table or the white EIF grid).
+    """
+    p = np.ascontiguousarray(p, dtype=float)
+    d = p.ndim
+    win = np.lib.stride_tricks.sliding_window_view(p, (4,) * d)
+    return np.ascontiguousarray(win.reshape(-1, 4 ** d))
+
+
+def _catmull_rom(p: np.ndarray, nodes, points, grad: bool = False, windows=None):
+    r"""Tensor-product Catmull-Rom in d dimensions on the padded node values ``p``.
+
+    Parameters
+    ----------
+    p : ndarray, d dimensions
+        Node values with one ghost node at each end of every axis (``_pad_all``).
+    nodes, points : sequences of d 1-D arrays
+        The (unpadded) nodes of each axis and the coordinates of the m points.
+    grad : bool
+        Also return the d partial derivatives with respect to the coordinates.
+    windows : ndarray, optional
+        ``_windows(p)``, precomputed (tables keep theirs); computed here when omitted.
+
+    Returns
+    -------
+    value : ndarray (m,), or (value, [d/d points[0], ..., d/d points[d-1]]) with ``grad``.
+
+    Notes
+    -----
+    One gather of the :math:`4^d` neighbours of every point (one row of ``windows``), then
+    successive contractions (batched products) with the weights of the last axis down to
+    the first; with ``grad`` each contraction uses the weights and their derivatives
+    (``_axis_weights``) at once, so a value and its gradient cost one gather.
+    """
+    d = p.ndim
+    if windows is None:
+        windows = _windows(p)
+    axes = [_axis_weights(n, np.asarray(v, float), grad) for n, v in zip(nodes, points)]
+    cells = np.ravel_multi_index(tuple(ax[0] for ax in axes), tuple(k - 3 for k in p.shape))
+    m = cells.size
+    a = windows[cells].reshape((m,) + (4,) * d)                 # the 4^d neighbours
+    # contract the last axis first; with grad, the weights and their derivatives together
+    # (an (m, 4, 2) batched product), so that a gets one flag axis per contracted axis
+    for k in range(d - 1, -1, -1):
+        w = np.stack([axes[k][1], axes[k][2]], axis=2) if grad else axes[k][1][:, :, None]
+        a = np.ascontiguousarray(np.moveaxis(a, k + 1, -1))     # (m, 4 x k, flags, 4)
+        shape = a.shape[:-1]
+        a = np.matmul(a.reshape(m, -1, 4), w).reshape(shape + (w.shape[2],))
+    # a: (m, f_{d-1}, ..., f_0); flag 1 on the axis of f_k = derivative along axis k
+    zero = (0,) * d
+    value = a[(slice(None),) + zero]
+    if not grad:
+        return value
+    derivs = []
+    for k in range(d):
+        sel = list(zero)
+        sel[d - 1 - k] = 1
+        derivs.append(a[(slice(None),) + tuple(sel)])
+    return value, derivs
 
 
 # --------------------------------------------------------------------------- building
@@ -344,35 +446,40 @@ WHITE_LOG_SIGMA = math.log(2.0) + math.log(1.1) * np.arange(36)
 """log sigma nodes of ``log_white_eif``: sigma from 2 to 56.2 mV in steps of 10 %."""
 
 
-def log_white_eif(neuron, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def log_white_eif(neuron, mu: np.ndarray, sigma: np.ndarray, grad: bool = False):
     """Return log ``eif_rate`` interpolated on a fine (x, log sigma) grid; NaN outside it.
 
     ``eif_rate`` (threshold integration) costs ~0.2 ms a point; the grid (181 x 36 nodes,
     computed once per neuron and session in ~0.5 s) brings a lookup to ~1 us a point.
-    Catmull-Rom on log r: measured relative error < 0.08 % for x >= -4 (rates above
-    ~1e-5 Hz at sigma = 16 mV), < 0.7 % down to x = -8.
+    Catmull-Rom on log r (2-D, 16 neighbours): measured relative error < 0.08 % for x >= -4
+    (rates above ~1e-5 Hz at sigma = 16 mV), < 0.7 % down to x = -8.
+
+    With ``grad``, return ``(log r, (d/dx, d/dlog sigma))`` of the interpolant (NaN
+    outside the grid), x = (mu - V_T)/sigma.
     """
     key = json.dumps(neuron.to_dict(), sort_keys=True)
-    padded = _WHITE.get(key)
-    if padded is None:
+    cached = _WHITE.get(key)
+    if cached is None:
         from .transfer import eif_rate
         X, LS = np.meshgrid(WHITE_X, WHITE_LOG_SIGMA, indexing="ij")
         with np.errstate(divide="ignore"):
             W = np.log(eif_rate(neuron.V_T + X * np.exp(LS), np.exp(LS), neuron))
-        W = np.maximum(W, -700.0)
-        padded = np.repeat(W[:, :, None], 3, axis=2)
-        for ax in range(3):
-            padded = _pad(padded, ax)
-        _WHITE[key] = padded
+        padded = _pad_all(np.maximum(W, -700.0))
+        cached = _WHITE[key] = (padded, _windows(padded))
     x = (mu - neuron.V_T) / sigma
     ls = np.log(sigma)
     ok = ((x >= WHITE_X[0]) & (x <= WHITE_X[-1]) & (ls >= WHITE_LOG_SIGMA[0])
           & (ls <= WHITE_LOG_SIGMA[-1]))
     out = np.full(mu.shape, np.nan)
+    g = (np.full(mu.shape, np.nan), np.full(mu.shape, np.nan))
     if ok.any():
-        out[ok] = _catmull_rom_3d(padded, (WHITE_X, WHITE_LOG_SIGMA, np.arange(3.0)),
-                                  (x[ok], ls[ok], np.ones(int(ok.sum()))))
-    return out
+        res = _catmull_rom(cached[0], (WHITE_X, WHITE_LOG_SIGMA), (x[ok], ls[ok]), grad, cached[1])
+        if grad:
+            out[ok] = res[0]
+            g[0][ok], g[1][ok] = res[1]
+        else:
+            out[ok] = res
+    return (out, g) if grad else out
 
 
 def get_table(neuron, *, build: bool = True, n_jobs: int | None = None,

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
 from . import transfer as _transfer
-from .colored import colored_rate
+from .colored import _rate_and_partials, colored_rate
 from .params import POPULATIONS, NetworkParams
 
 __all__ = ["FILTERS", "resolve_filter", "PopulationTransfer", "SIGMA_FLOOR", "EIFTable"]
@@ -222,16 +222,9 @@ class PopulationTransfer:
                 if not derivatives:
                     r[idx] = colored_rate(neuron, m, s, ts)
                     continue
-                n = m.size
-                h = _COLORED_FD_STEP * s
-                ht = _COLORED_FD_STEP * np.maximum(ts, 1e-3)
-                out = colored_rate(neuron, np.concatenate([m, m + h, m, m]),
-                                   np.concatenate([s, s, s + h, s]),
-                                   np.concatenate([ts, ts, ts, ts + ht]))
-                r[idx] = out[:n]
-                r_mu[idx] = (out[n:2 * n] - out[:n]) / h
-                r_sig[idx] = (out[2 * n:3 * n] - out[:n]) / h
-                r_tau[idx] = (out[3 * n:] - out[:n]) / ht
+                # analytic partials of the table's interpolant (one lookup; forward
+                # differences only at tau_s = 0 and outside the table)
+                r[idx], r_mu[idx], r_sig[idx], r_tau[idx] = _rate_and_partials(neuron, m, s, ts)
             elif neuron.kind == "LIF":
                 ts = tau_s[idx] if self.filters[a] == "fourcaud_brunel" else 0.0
                 r[idx] = _transfer.lif_rate(m, s, neuron, ts)

@@ -38,9 +38,11 @@ import numpy as np
 
 from . import _colored_table as _tab
 from . import _fokker_planck_2d as _fp
+from . import _siegert
 from .errors import RegimeWarning
 from .params import EIF, LIF
-from .transfer import _check_neuron, _finite_or_raise, _moments, eif_rate, lif_rate
+from .transfer import (_check_neuron, _finite_or_raise, _lif_log_prefactor, _lif_parts, _moments,
+                       eif_rate, lif_rate)
 
 __all__ = ["colored_rate", "colored_ratio", "build_colored_table", "COLORED_Q_MAX",
            "METHODS"]
@@ -248,6 +250,115 @@ def colored_rate(neuron, mu, sigma, tau_s, *, method: str = "auto") -> np.ndarra
     if neuron.tau_ref > 0:
         out = np.minimum(out, 1.0 / neuron.tau_ref)
     return _finite_or_raise(out, "colored_rate").reshape(ratio.shape)
+
+
+_FD_STEP = 1e-6
+"""Forward-difference step of ``_rate_and_partials`` at the points it does not treat
+analytically, relative to sigma (mu, sigma) and to max(tau_s, 1 ms) (tau_s)."""
+
+
+def _lif_white_and_partials(neuron, mu, sigma):
+    """``lif_rate``, ``lif_rate_dmu``, ``lif_rate_dsigma`` (tau_s = 0) from one Siegert integral.
+
+    The formulas of ``meanfield.transfer.lif_rate_dmu``/``lif_rate_dsigma`` (flat arrays, no
+    checks), sharing the integral that each public function recomputes.
+    """
+    log_r, y_th, y_r, c_th, c_r = _lif_parts(mu, sigma, 0.0, neuron)
+    log_pre = _lif_log_prefactor(log_r, sigma, neuron)
+    l_th = _siegert.log_erfcx_neg(y_th)
+    l_r = _siegert.log_erfcx_neg(y_r)
+    d_mu = np.exp(log_pre + l_th) * -np.expm1(l_r - l_th)
+    d_sigma = c_th * np.exp(log_pre + l_th) - c_r * np.exp(log_pre + l_r)
+    return np.exp(log_r), d_mu, d_sigma
+
+
+def _rate_and_partials(neuron, mu, sigma, tau_s):
+    r"""``colored_rate`` and its partial derivatives, from one table lookup (private).
+
+    Parameters
+    ----------
+    neuron : LIF or EIF
+    mu, sigma, tau_s : array_like
+        As ``colored_rate`` (mV, mV, s); broadcast together and flattened.
+
+    Returns
+    -------
+    r, r_mu, r_sigma, r_tau : ndarray (m,)
+        Rate (Hz, equal to ``colored_rate`` with ``method="auto"`` to round-off) and its
+        partials, Hz/mV, Hz/mV, Hz/s.
+
+    Notes
+    -----
+    Inside the table (``tau_s > 0``, sigma and q = sqrt(tau_s/tau_m) covered, and for an
+    EIF x inside the grid of the interpolated white rate) the partials are those of the
+    interpolant itself: with :math:`L = \log R(x, \log\sigma, q)`,
+    :math:`x = (\mu - V_{ref})/\sigma`, and the white rate w,
+
+    .. math::
+        \partial_\mu \log r = rac{L_x}{\sigma} + \partial_\mu \log w, \quad
+        \partial_\sigma \log r = rac{-x L_x + L_{\log\sigma}}{\sigma}
+            + \partial_\sigma \log w, \quad
+        \partial_{	au_s} \log r = rac{L_q}{2 q 	au_m},
+
+    L's gradient from the Catmull-Rom weight derivatives (``Table.log_ratio_at(grad=True)``,
+    extensions in x included), w's from the formulas of ``lif_rate_dmu``/``lif_rate_dsigma`` (LIF) or the
+    gradient of the interpolated log white EIF rate (``log_white_eif(grad=True)``). Where the
+    rate is capped at 1/tau_ref the partials are 0. Elsewhere (tau_s = 0, where dr/dtau_s
+    diverges like 1/sqrt(tau_s); points outside the table, which use the direct solver)
+    forward differences of ``colored_rate`` with steps ``_FD_STEP``.
+    """
+    _check_neuron(neuron, (LIF, EIF), "colored_rate")
+    (mu, sigma, tau_s), _ = _moments(mu, sigma, tau_s)
+    n = mu.size
+    r, r_mu, r_sig, r_tau = (np.empty(n) for _ in range(4))
+    q = np.sqrt(tau_s / neuron.tau_m)
+    fast = (q > 0) & (q <= COLORED_Q_MAX * (1 + 1e-12))
+    if fast.any():
+        table = _tab.get_table(neuron)
+        fast &= table.covers(sigma, q)
+    x = (mu - _tab.v_ref(neuron)) / sigma
+    is_eif = isinstance(neuron, EIF)
+    if is_eif and fast.any():      # the interpolated white rate: NaN outside its grid
+        W, (W_x, W_ls) = _tab.log_white_eif(neuron, mu[fast], sigma[fast], grad=True)
+        inside = ~np.isnan(W)
+        W, W_x, W_ls = W[inside], W_x[inside], W_ls[inside]
+        fast[fast] = inside
+    if fast.any():
+        m, s, qf, xf = mu[fast], sigma[fast], q[fast], x[fast]
+        L, (L_x, L_ls, L_q) = table.log_ratio_at(xf, s, qf, grad=True)
+        if is_eif:
+            rf = np.exp(L + W)
+            dl_mu = (L_x + W_x) / s
+            dl_sig = (-xf * (L_x + W_x) + L_ls + W_ls) / s
+            d_mu, d_sig = rf * dl_mu, rf * dl_sig
+        else:
+            w, w_mu, w_sig = _lif_white_and_partials(neuron, m, s)
+            R = np.exp(L)
+            rf = R * w
+            d_mu = rf * L_x / s + R * w_mu
+            d_sig = rf * (-xf * L_x + L_ls) / s + R * w_sig
+        d_tau = rf * L_q / (2.0 * qf * neuron.tau_m)
+        if neuron.tau_ref > 0:
+            cap = rf >= 1.0 / neuron.tau_ref
+            if cap.any():
+                rf = np.where(cap, 1.0 / neuron.tau_ref, rf)
+                d_mu, d_sig, d_tau = (np.where(cap, 0.0, d) for d in (d_mu, d_sig, d_tau))
+        r[fast], r_mu[fast], r_sig[fast], r_tau[fast] = rf, d_mu, d_sig, d_tau
+    slow = ~fast
+    if slow.any():
+        m, s, ts = mu[slow], sigma[slow], tau_s[slow]
+        k = m.size
+        h = _FD_STEP * s
+        ht = _FD_STEP * np.maximum(ts, 1e-3)
+        out = colored_rate(neuron, np.concatenate([m, m + h, m, m]), np.concatenate([s, s, s + h, s]),
+                           np.concatenate([ts, ts, ts, ts + ht]))
+        r[slow] = out[:k]
+        r_mu[slow] = (out[k:2 * k] - out[:k]) / h
+        r_sig[slow] = (out[2 * k:3 * k] - out[:k]) / h
+        r_tau[slow] = (out[3 * k:] - out[:k]) / ht
+    for name, a in (("r", r), ("dr/dmu", r_mu), ("dr/dsigma", r_sig), ("dr/dtau_s", r_tau)):
+        _finite_or_raise(a, f"colored_rate partials ({name})")
+    return r, r_mu, r_sig, r_tau
 
 
 def build_colored_table(neuron, *, n_jobs: int | None = None, progress: bool | None = None,
