@@ -304,8 +304,10 @@ def _rate_and_partials(neuron, mu, sigma, tau_s):
     extensions in x included), w's from the formulas of ``lif_rate_dmu``/``lif_rate_dsigma`` (LIF) or the
     gradient of the interpolated log white EIF rate (``log_white_eif(grad=True)``). Where the
     rate is capped at 1/tau_ref the partials are 0. Elsewhere (tau_s = 0, where dr/dtau_s
-    diverges like 1/sqrt(tau_s); points outside the table, which use the direct solver)
-    forward differences of ``colored_rate`` with steps ``_FD_STEP``.
+    diverges like 1/sqrt(tau_s); points outside the table, which use the direct solver; an
+    EIF beyond the grid of the interpolated white rate) forward differences of
+    ``colored_rate`` with steps ``_FD_STEP``, backward where a forward step in sigma or
+    tau_s would leave the table (and jump to the direct solver).
     """
     _check_neuron(neuron, (LIF, EIF), "colored_rate")
     (mu, sigma, tau_s), _ = _moments(mu, sigma, tau_s)
@@ -348,13 +350,18 @@ def _rate_and_partials(neuron, mu, sigma, tau_s):
     if slow.any():
         m, s, ts = mu[slow], sigma[slow], tau_s[slow]
         k = m.size
+        # steps back where a forward step would leave the table (to the direct solver)
+        s_max = float(_tab.SIGMA_NODES[-1])
         h = _FD_STEP * s
+        hs = np.where((s <= s_max * (1 + 1e-9)) & (s + h > s_max), -h, h)
+        t_max = neuron.tau_m * COLORED_Q_MAX ** 2
         ht = _FD_STEP * np.maximum(ts, 1e-3)
-        out = colored_rate(neuron, np.concatenate([m, m + h, m, m]), np.concatenate([s, s, s + h, s]),
+        ht = np.where((ts > 0) & (ts <= t_max * (1 + 1e-9)) & (ts + ht > t_max), -ht, ht)
+        out = colored_rate(neuron, np.concatenate([m, m + h, m, m]), np.concatenate([s, s, s + hs, s]),
                            np.concatenate([ts, ts, ts, ts + ht]))
         r[slow] = out[:k]
         r_mu[slow] = (out[k:2 * k] - out[:k]) / h
-        r_sig[slow] = (out[2 * k:3 * k] - out[:k]) / h
+        r_sig[slow] = (out[2 * k:3 * k] - out[:k]) / hs
         r_tau[slow] = (out[3 * k:] - out[:k]) / ht
     for name, a in (("r", r), ("dr/dmu", r_mu), ("dr/dsigma", r_sig), ("dr/dtau_s", r_tau)):
         _finite_or_raise(a, f"colored_rate partials ({name})")
