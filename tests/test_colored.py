@@ -295,7 +295,7 @@ def test_catmull_rom_reproduces_quadratics_and_nodes():
         padded = tab._pad(padded, ax)
     rng = np.random.default_rng(0)
     pts = (rng.uniform(0, 1, 50), rng.uniform(-1, 2, 50), rng.uniform(0, 2, 50))
-    got = tab._catmull_rom_3d(padded, (xs, ys, zs), pts)
+    got = tab._catmull_rom(padded, (xs, ys, zs), pts)
     np.testing.assert_allclose(got, f(*pts), atol=1e-12)
 
 

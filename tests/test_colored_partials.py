@@ -168,8 +168,8 @@ def test_partials_at_the_edges_of_the_table(name):
     # and outside the x nodes and on every kink), against one-sided differences taken on
     # the side whose derivative the interpolant reports: at a node the node-index map uses
     # the segment starting there (right-hand side), except at the last node (left-hand
-    # side: x = 8, q = 1, the largest sigma). Step 1e-7 relative: truncation ~1e-7
-    # relative; measured max 1.6e-5 (sigma), 1.1e-5 (tau_s), 1e-6 (mu); bar 1e-4.
+    # side: x = 8, q = 1, the largest sigma). Step 1e-7 relative: truncation h f"/(2 f'),
+    # measured max 1.6e-5 (sigma), 1.1e-5 (tau_s), 1e-6 (mu); bar 1e-4.
     neuron = NEURONS[name]
     t = tab.get_table(neuron)
     s_lo, s_hi = t.sigma_range
