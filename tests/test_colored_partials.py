@@ -48,6 +48,25 @@ def test_vectorised_catmull_rom_equals_the_loop_on_both_tables():
                                    _loop_catmull_rom_3d(t.padded, nodes, pts), rtol=0, atol=1e-12)
 
 
+def test_extensions_in_x_equal_the_former_formula():
+    # below x[0]: the value at x[0] plus max(slope, 0) (x - x[0]), slope between the two
+    # lowest nodes (now from a 2-D table of node differences; formerly two 3-D lookups);
+    # above x[-1]: the value at x[-1] times (x[-1]/x)^2. Round-off only.
+    rng = np.random.default_rng(6)
+    for neuron in NEURONS.values():
+        t = tab.get_table(neuron)
+        nodes = (t.x, t.log_sigma, t.q)
+        n = 400
+        x = np.concatenate([rng.uniform(-12.0, -4.0, n), rng.uniform(8.0, 30.0, n)])
+        ls = rng.uniform(t.log_sigma[0], t.log_sigma[-1], 2 * n)
+        q = rng.uniform(0.0, 1.0, 2 * n)
+        ref = lambda xx: _loop_catmull_rom_3d(t.padded, nodes, (np.full(2 * n, xx), ls, q))  # noqa: E731
+        slope = (ref(t.x[0]) - ref(t.x[1])) / (t.x[0] - t.x[1])
+        want = np.where(x < t.x[0], ref(t.x[0]) + np.maximum(slope, 0.0) * (x - t.x[0]),
+                        ref(t.x[-1]) * (t.x[-1] / x) ** 2)
+        np.testing.assert_allclose(t.log_ratio_at(x, np.exp(ls), q), want, rtol=0, atol=1e-12)
+
+
 def test_two_d_white_lookup_equals_the_former_three_d_one():
     # the former lookup: the 2-D grid repeated along a dummy third axis, evaluated at its
     # middle node (weights 0, 1, 0, 0): identical values up to round-off
