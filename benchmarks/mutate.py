@@ -66,7 +66,7 @@ KNOWN = [
      [('"net_input_slope", 0.5))',
        '"net_input_slope", 0.5).__class__(f"fig1.slope_exponent_{pop}", "forced", True))')]),
     ("Fig 2 check_claims cut to its first claim", "paper_figures/fig2_assortative_restores.py",
-     [("ok, lad))\n    return claims\n", "ok, lad))\n    return claims[:1]\n")]),
+     [("fig2\", EIF_RATE_BAR)\n    return claims\n", "fig2\", EIF_RATE_BAR)\n    return claims[:1]\n")]),
     ("Newton reports convergence on a stall and at maxiter", "meanfield/roots.py",
      [('return _result(ev, x, STALL, f"stalled at {ev.word}',
        'return _result(ev, x, CONVERGED, f"stalled at {ev.word}'),

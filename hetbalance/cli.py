@@ -85,11 +85,12 @@ def _add_network_options(p, *, with_N=True):
 
 def _add_solver_options(p):
     g = p.add_argument_group("theory (meanfield.solve)")
-    g.add_argument("--filter", choices=("auto", "white", "fourcaud_brunel"), default="auto",
-                   help="synaptic filtering of the LIF transfer function: white (delta "
-                        "synapses) or fourcaud_brunel (threshold shift for exponential "
-                        "synapses); auto = fourcaud_brunel for LIF with tau_syn > 0, white "
-                        "for EIF (default auto)")
+    g.add_argument("--filter", choices=("auto", "white", "fourcaud_brunel", "colored"),
+                   default="auto",
+                   help="synaptic filtering of the transfer function: white (delta "
+                        "synapses), fourcaud_brunel (LIF threshold shift), colored (LIF and "
+                        "EIF rate under filtered noise, meanfield.colored_rate); auto = "
+                        "colored wherever tau_syn > 0 (default auto)")
     g.add_argument("--n-nodes", "--nodes", type=int, metavar="N", dest="n_nodes",
                    help="quadrature nodes per population on the label distribution "
                         "(integer >= 1; default: the model's, 64; --nodes is the old "
@@ -105,6 +106,9 @@ def _add_solver_options(p):
     g.add_argument("--maxiter", type=int, metavar="N",
                    help="iterations per attempt of the method (integer >= 1; default: the "
                         "method's own, 60 for Newton, 500 for relaxation)")
+    g.add_argument("--spread", action="store_true",
+                   help="include the spread of mean input within a label (rate quantiles, "
+                        "no-spike fractions; docs/theory.md section 10)")
 
 
 def _add_simulation_options(p):
@@ -279,6 +283,8 @@ def _solve_options(args) -> dict:
         opts["method"] = args.method
     if args.maxiter is not None:
         opts["maxiter"] = args.maxiter
+    if getattr(args, "spread", False):
+        opts["spread"] = True
     return opts
 
 

@@ -22,13 +22,14 @@ Filters (docs/theory.md sections 5.2 and 5.5)
     :math:`\sigma_b^2` being source b's share of :math:`\sigma^2` at that point.
 ``"colored"``
     LIF and EIF: ``meanfield.colored_rate``, the stationary rate under exponentially
-    filtered noise (docs/theory.md section 9; 2-D Fokker-Planck tables), with the same
-    effective time constant per point as ``"fourcaud_brunel"``. Not a default yet
-    (issue 10 item 5); partials by forward differences of the interpolated table.
+    filtered noise (docs/theory.md section 9; 2-D Fokker-Planck tables), with the
+    effective time constant and noise factor of the moments rule
+    (``meanfield.effective_filter``, ``PopulationTransfer.filter_terms``): the three
+    sources' Var V and Var dV/dt are matched.
 ``"auto"`` (default)
-    ``"fourcaud_brunel"`` for LIF populations when any of ``tau_E, tau_I, tau_X`` is
-    positive, ``"white"`` otherwise (always for the EIF: the shift is derived for a hard
-    threshold and ``transfer.rate`` ignores ``tau_s`` for the EIF).
+    ``"colored"`` for LIF and EIF populations when any of ``tau_E, tau_I, tau_X`` is
+    positive, ``"white"`` otherwise. (Until issue 10 it was ``"fourcaud_brunel"`` for the
+    LIF and ``"white"`` for the EIF: pass those names to get the old transfer.)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
+from . import _colored_table
 from . import transfer as _transfer
 from .colored import _rate_and_partials, colored_rate
 from .params import POPULATIONS, NetworkParams
@@ -78,10 +80,11 @@ def resolve_filter(params: NetworkParams, filter: str) -> tuple:
         elif filter == "fourcaud_brunel":
             if neuron.kind != "LIF":
                 raise ValueError(f"filter = 'fourcaud_brunel' needs LIF neurons, but population "
-                                 f"{a} is {neuron.kind}; allowed for EIF: 'white' or 'auto'")
+                                 f"{a} is {neuron.kind}; allowed for EIF: 'white', 'colored' or "
+                                 f"'auto'")
             out.append("fourcaud_brunel")
         else:
-            out.append("fourcaud_brunel" if (neuron.kind == "LIF" and any_tau) else "white")
+            out.append("colored" if any_tau else "white")
     return tuple(out)
 
 
@@ -102,8 +105,13 @@ class PopulationTransfer:
         self.filters = tuple(filters)
         self.index = tuple(np.asarray(i) for i in index)
         self.tau_syn = np.asarray(params.tau_syn, float)
-        self.tables = tuple(EIFTable(nr) if (table and nr.kind == "EIF") else None
-                            for nr in self.neurons)
+        self.tables = tuple(EIFTable(nr) if (table and nr.kind == "EIF" and f != "colored")
+                            else None for nr, f in zip(self.neurons, self.filters))
+        for nr, f, idx in zip(self.neurons, self.filters, self.index):
+            if f == "colored" and idx.size:
+                # load (or build, once per neuron model: minutes) the colored-rate table now,
+                # before a solver starts its clock (time_budget covers solving, not building)
+                _colored_table.get_table(nr)
 
     def tiled(self, copies: int, size: int) -> "PopulationTransfer":
         """Return the same populations for ``copies`` stacked copies of a ``size``-point array."""

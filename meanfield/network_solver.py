@@ -34,6 +34,7 @@ from .checks import check_array, check_int, check_solver_options, renamed_keywor
 from .diagnostics import SILENT_RATE, saturation_threshold
 from .errors import ConvergenceError
 from .params import NetworkParams
+from .regime import warn_regime
 from .balance import balanced_rates
 from .result import NetworkMeanFieldResult
 from .roots import RootProblem, relative_residual
@@ -315,8 +316,10 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
         Newton-GMRES from the population-mode solution). "population": "newton",
         "relaxation", "newton_krylov", or "auto" (default) = Newton, then relaxation.
     filter : {"auto", "white", "fourcaud_brunel", "colored"}
-        As in ``solve``; the effective :math:`\tau_s` ("fourcaud_brunel", "colored") is the
-        variance-weighted mean of the source time constants for each neuron.
+        As in ``solve`` (default "auto": "colored" wherever a synaptic time constant is
+        > 0); the effective :math:`\tau_s` is the variance-weighted mean of the source
+        time constants for "fourcaud_brunel" and the moments rule (with a noise factor)
+        for "colored", for each neuron.
     presynaptic : {"neuron", "population"}
         "neuron" (default): :math:`\mu_j` sums the self-consistent rates of j's actual
         presynaptic partners (docs/theory.md section 4). "population": every presynaptic rate
@@ -443,7 +446,7 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
     if eif_table is None:
         eif_table = any(nr.kind == "EIF" and g.size > 1000 for nr, g in zip(params.neurons, groups))
     transfer = PopulationTransfer(params, filters, groups, table=bool(eif_table))
-    deadline = t_start + time_budget
+    deadline = time.perf_counter() + time_budget   # after any colored-rate table build
     model = _NetworkModel(params, W, population, k_X, transfer, bool(quenched), n_nodes)
 
     # --- population-mode solution (the answer in that mode, the start otherwise)
@@ -504,6 +507,8 @@ def solve_network(params: NetworkParams, W, population, k_X, *, method: str = "a
         nmatvec=int(model.nmatvec), method=root.method, message=message, N=N, params=params,
         filter=tuple(filters), presynaptic=presynaptic, quenched=bool(quenched),
         wall_time=time.perf_counter() - t_start, extra=extra)
+    warn_regime(params, filters, [np.asarray(tau)[g] for g in groups],
+                [R[0], R[1]] if np.all(np.isfinite(R)) else None)
     if strict and not result.converged:
         raise ConvergenceError(f"solve_network(N = {N}) did not converge: {result.message}",
                                result)

@@ -12,13 +12,17 @@ import numpy as np
 from meanfield import DegreeModel
 from validation import sweep
 
-from ._ladder import (agreement_claims, eif_panel, eif_report, feasibility_of, ladder_panels,
-                      ladder_settings, run_point)
+from ._ladder import (agreement_claims, eif_claims, eif_panel, eif_report, feasibility_of,
+                      ladder_panels, ladder_settings, run_point)
 from .claims import Claim, exponent_claim, with_theory
 
 PRESET = "akil2021_lif"
 MODEL = DegreeModel.recurrent_indegree("gamma", 0.2).spec
 HOMOGENEOUS = DegreeModel.homogeneous().spec
+EIF_RATE_BAR = 0.04
+"""Relative bar of the EIF population mean rates in Case B (issue 10)."""
+NOSPIKE_BAR = 0.10
+"""Absolute bar of the theory's no-spike fraction of E against the simulation (issue 10)."""
 
 
 def compute(quick: bool = False, *, seed: int = 0, executor="serial", cache_dir=None) -> dict:
@@ -69,7 +73,9 @@ def plot(data):
 CLAIM_IDS = ("fig1.infeasible", "fig1.agree_E", "fig1.agree_I", "fig1.rate_falls",
              "fig1.slope_exponent_E", "fig1.slope_exponent_I", "fig1.spread_exponent_E",
              "fig1.spread_exponent_I", "fig1.nospike_above_homogeneous",
-             "fig1.nospike_excess_grows", "fig1.homogeneous_rate_E", "fig1.homogeneous_rate_I")
+             "fig1.nospike_excess_grows", "fig1.nospike_theory", "fig1.homogeneous_rate_E",
+             "fig1.homogeneous_rate_I", "fig1.eif_rate_E", "fig1.eif_rate_I",
+             "fig1.eif_agree_E", "fig1.eif_agree_I")
 """Ids of the claims ``check_claims`` returns, in order (pinned by tests/test_claims.py)."""
 
 
@@ -126,6 +132,13 @@ def check_claims(data) -> list:
         f"that excess grows with N: {excess[0]:.3f} -> {excess[-1]:.3f} (N = {pts[0]['N']} -> "
         f"{pts[-1]['N']}; by more than 2 SE = {2 * grow_se:.3f})",
         same_window and len(pts) >= 2 and excess[-1] - excess[0] > 2 * grow_se))
+    th_ns = float(at10k["th_no_spike_fraction"][0])
+    sim_ns = float(at10k["E"]["no_spike_fraction"])
+    claims.append(with_theory(
+        "fig1.nospike_theory",
+        f"N=10000: the theory's fraction of E neurons with no spike in the {win} window "
+        f"(zero_spike_fraction, spread within a label) {th_ns:.3f} is within {NOSPIKE_BAR} of "
+        f"the simulation's {sim_ns:.3f}", abs(th_ns - sim_ns) <= NOSPIKE_BAR, [at10k]))
     h10 = data["homogeneous_10k"]
     for pop in ("E", "I"):
         sim = np.mean([h[pop]["sim_mean_rate"] for h in h10])
@@ -134,9 +147,10 @@ def check_claims(data) -> list:
             f"fig1.homogeneous_rate_{pop}",
             f"homogeneous N=10000, {len(h10)} graph seeds: {pop} rate {sim:.3f} Hz within 10% of "
             f"theory {th:.3f} Hz ({100 * (sim / th - 1):+.1f}%)", abs(sim / th - 1) <= 0.10, h10[:1]))
+    claims += eif_claims(data["eif"], "Case B", "fig1", EIF_RATE_BAR)
     return claims
 
 
 def report(data) -> list:
-    """Measured numbers shown but not judged: the EIF preset (akil2021) at N = 10^4."""
+    """Measured numbers shown but not judged: the EIF preset's worst bin and no-spike fractions."""
     return eif_report(data["eif"], "Case B")

@@ -12,8 +12,8 @@ from meanfield import DegreeModel, NetworkParams, balanced_rates
 from meanfield.degree_space import solve
 from validation import sweep
 
-from ._ladder import (_theory_cov, agreement_claims, eif_panel, eif_report, feasibility_of,
-                      ladder_panels, ladder_settings, run_point)
+from ._ladder import (_theory_cov, agreement_claims, eif_claims, eif_panel, eif_report,
+                      feasibility_of, ladder_panels, ladder_settings, run_point)
 from .claims import Claim, exponent_claim, with_theory
 
 PRESET = "akil2021_lif"
@@ -83,8 +83,12 @@ def plot(data):
 CLAIM_IDS = ("fig2.feasible", "fig2.agree_E", "fig2.agree_I", "fig2.slope_exponent_E",
              "fig2.slope_exponent_I", "fig2.spread_exponent_E", "fig2.spread_exponent_I",
              "fig2.connected_spike_less", "fig2.profile_converges", "fig2.cov_E", "fig2.cov_I",
-             "fig2.cov_matches_theory_E", "fig2.cov_matches_theory_I", "fig2.cov_theory_limit")
+             "fig2.cov_matches_theory_E", "fig2.cov_matches_theory_I", "fig2.cov_theory_limit",
+             "fig2.eif_rate_E", "fig2.eif_rate_I", "fig2.eif_agree_E", "fig2.eif_agree_I")
 """Ids of the claims ``check_claims`` returns, in order (pinned by tests/test_claims.py)."""
+
+EIF_RATE_BAR = 0.05
+"""Relative bar of the EIF population mean rates in Case C (issue 10)."""
 
 COV_FACTOR = 2.0
 """Bar of ``fig2.cov_E``/``_I`` at the largest simulated N: Cov(t, r) / (-R/c) within
@@ -185,9 +189,10 @@ def check_claims(data) -> list:
         + ": E " + ", ".join(f"{r:.3f}" for r in ratios[:, 0]) + "; I "
         + ", ".join(f"{r:.3f}" for r in ratios[:, 1])
         + f"; bar: |ratio - 1| shrinking and <= {COV_LIMIT_TOL:g} at the largest N)", ok, lad))
+    claims += eif_claims(data["eif"], "Case C", "fig2", EIF_RATE_BAR)
     return claims
 
 
 def report(data) -> list:
-    """Measured numbers shown but not judged: the EIF preset (akil2021) at N = 10^4."""
+    """Measured numbers shown but not judged: the EIF preset's worst bin and no-spike fractions."""
     return eif_report(data["eif"], "Case C")

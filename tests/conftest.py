@@ -42,3 +42,24 @@ def case_b():
 def case_c():
     """Case C: assortative kernel t t' + c (t - 1)(t' - 1), c = 3, t uniform on [0.5, 1.5]."""
     return DegreeModel.assortative(c=3.0, support=(0.5, 1.5))
+
+
+@pytest.fixture(autouse=True)
+def _no_colored_table_build(request, monkeypatch):
+    """Fail a test that would build a colored-rate table (minutes of CPU on a fresh machine).
+
+    ``filter="auto"`` is the filtered-noise transfer wherever tau_s > 0, and its tables ship
+    only for the presets' neurons (``meanfield/data``). A test with another neuron must say
+    which transfer it wants (``filter="white"`` or ``"fourcaud_brunel"``), or be marked
+    ``table_build`` if building is what it tests.
+    """
+    if request.node.get_closest_marker("table_build"):
+        return
+    from meanfield import _colored_table as tab
+
+    def refuse(neuron, **kwargs):
+        raise RuntimeError(f"this test would build a colored-rate table for {neuron!r} (no "
+                           f"shipped table): pass filter='white' or 'fourcaud_brunel', use a "
+                           f"preset neuron, or mark the test 'table_build'")
+
+    monkeypatch.setattr(tab, "build_table", refuse)

@@ -40,16 +40,19 @@ IDS = {
     "fig1": ["fig1.infeasible", "fig1.agree_E", "fig1.agree_I", "fig1.rate_falls",
              "fig1.slope_exponent_E", "fig1.slope_exponent_I", "fig1.spread_exponent_E",
              "fig1.spread_exponent_I", "fig1.nospike_above_homogeneous",
-             "fig1.nospike_excess_grows", "fig1.homogeneous_rate_E", "fig1.homogeneous_rate_I"],
+             "fig1.nospike_excess_grows", "fig1.nospike_theory", "fig1.homogeneous_rate_E",
+             "fig1.homogeneous_rate_I", "fig1.eif_rate_E", "fig1.eif_rate_I", "fig1.eif_agree_E",
+             "fig1.eif_agree_I"],
     "fig2": ["fig2.feasible", "fig2.agree_E", "fig2.agree_I", "fig2.slope_exponent_E",
              "fig2.slope_exponent_I", "fig2.spread_exponent_E", "fig2.spread_exponent_I",
              "fig2.connected_spike_less", "fig2.profile_converges", "fig2.cov_E", "fig2.cov_I",
-             "fig2.cov_matches_theory_E", "fig2.cov_matches_theory_I", "fig2.cov_theory_limit"],
+             "fig2.cov_matches_theory_E", "fig2.cov_matches_theory_I", "fig2.cov_theory_limit",
+             "fig2.eif_rate_E", "fig2.eif_rate_I", "fig2.eif_agree_E", "fig2.eif_agree_I"],
     "fig3": ["fig3.feasible_A", "fig3.sign_A", "fig3.agree_E", "fig3.agree_I", "fig3.crossover"],
     "fig4": ["fig4.limit_low_end_active", "fig4.limit_means", "fig4.active_fraction_falls",
              "fig4.distance_falls", "fig4.sim_active_fraction_falls", "fig4.sim_means_approach"],
 }
-N_CLAIMS = 40
+N_CLAIMS = 49
 
 DATA = pathlib.Path(__file__).parent / "data"
 
@@ -163,8 +166,17 @@ def _point(N, e, profile_shift):
             "converged": True, "th_residual": 1e-12, "window": 1.5,
             "th_label": np.vstack([LAB, LAB]), "th_rate": rate,
             "th_weights": np.full((2, LAB.size), 1 / LAB.size),
-            "th_cov_label_rate": covs * 1.02,
+            "th_cov_label_rate": covs * 1.02, "th_no_spike_fraction": np.array([0.35, 0.05]),
             "E": _pop(N, e, covs[0], int(0.8 * N)), "I": _pop(N, e, covs[1], int(0.2 * N))}
+
+
+def _eif_point():
+    """The EIF side run: N = 10^4, mean rates equal to the theory, SE 0.01 Hz."""
+    p = _point(10000, 0.0, 0.0)
+    p["preset"] = "akil2021"
+    for pop in ("E", "I"):
+        p[pop]["sim_mean_rate_se"] = 0.01
+    return p
 
 
 def fig1_data():
@@ -172,8 +184,10 @@ def fig1_data():
     hom = [_point(N, 0.0, 0.0) for N in NS]
     for p, h, fb, fh in zip(pts, hom, (0.40, 0.50, 0.60), (0.30, 0.33, 0.36)):
         p["E"]["no_spike_fraction"], h["E"]["no_spike_fraction"] = fb, fh
+    pts[-1]["th_no_spike_fraction"] = np.array([0.55, 0.05])     # sim 0.60: within 0.10
     h10 = [copy.deepcopy(hom[-1]) for _ in range(3)]
-    return {"points": pts, "homogeneous": hom, "homogeneous_10k": h10, "feasible": False}
+    return {"points": pts, "homogeneous": hom, "homogeneous_10k": h10, "feasible": False,
+            "eif": _eif_point()}
 
 
 def fig2_data():
@@ -183,7 +197,8 @@ def fig2_data():
             "converged": True, "th_residual": 1e-12,
             "th_cov_label_rate": -R / C * (1 + np.array([0.3, -0.1]) * np.sqrt(1e5 / N))}
            for N in (10**5, 10**6, 10**7)]
-    return {"points": pts, "feasible": True, "c": C, "R": R.copy(), "theory_ladder": lad}
+    return {"points": pts, "feasible": True, "c": C, "R": R.copy(), "theory_ladder": lad,
+            "eif": _eif_point()}
 
 
 def test_synthetic_baselines_pass():
@@ -252,6 +267,57 @@ def test_agreement_claims_fail_on_one_bad_bin(fig, pop):
     at = next(p for p in d["points"] if p["N"] == 10000)
     at[pop]["judged"][:] = False                 # nothing judged: nothing shown
     assert not ok_of(fig, d, cid)
+
+
+@pytest.mark.parametrize("fig,bar", [("fig1", 0.04), ("fig2", 0.05)])
+@pytest.mark.parametrize("pop", ["E", "I"])
+def test_eif_rate_claims_at_their_bar(fig, bar, pop):
+    """EIF mean rates: within the relative bar (4 % Case B, 5 % Case C) or 3 SE if wider."""
+    make = fig1_data if fig == "fig1" else fig2_data
+    cid = f"{fig}.eif_rate_{pop}"
+    for sign in (+1, -1):
+        d = make()
+        d["eif"][pop]["sim_mean_rate"] = 2.0 * (1 + sign * (bar - 0.001))
+        assert ok_of(fig, d, cid)
+        d["eif"][pop]["sim_mean_rate"] = 2.0 * (1 + sign * (bar + 0.001))
+        assert not ok_of(fig, d, cid)
+        d["eif"][pop]["sim_mean_rate_se"] = (bar + 0.002) * 2.0 / 3.0    # 3 SE wider than the bar
+        assert ok_of(fig, d, cid)
+    d = make()
+    d["eif"][pop]["sim_mean_rate"] = float("nan")
+    assert not ok_of(fig, d, cid)
+
+
+@pytest.mark.parametrize("fig", ["fig1", "fig2"])
+@pytest.mark.parametrize("pop", ["E", "I"])
+def test_eif_agree_claims_fail_on_one_bad_bin(fig, pop):
+    make = fig1_data if fig == "fig1" else fig2_data
+    cid = f"{fig}.eif_agree_{pop}"
+    d = make()
+    d["eif"][pop]["agree"][9] = False                 # unjudged
+    assert ok_of(fig, d, cid)
+    d["eif"][pop]["agree"][2] = False
+    assert not ok_of(fig, d, cid)
+
+
+@pytest.mark.parametrize("fig", ["fig1", "fig2"])
+def test_eif_claims_fail_on_unconverged_theory(fig):
+    make = fig1_data if fig == "fig1" else fig2_data
+    d = make()
+    d["eif"]["converged"], d["eif"]["th_residual"] = False, 3.2e-3
+    failed = {k for k, v in judged(fig, d).items() if not v}
+    assert failed == {f"{fig}.eif_rate_E", f"{fig}.eif_rate_I", f"{fig}.eif_agree_E",
+                      f"{fig}.eif_agree_I"}
+
+
+def test_fig1_nospike_theory_within_0_10():
+    for sign in (+1, -1):
+        d = fig1_data()
+        at = next(p for p in d["points"] if p["N"] == 10000)
+        at["th_no_spike_fraction"][0] = 0.60 + sign * 0.099
+        assert ok_of("fig1", d, "fig1.nospike_theory")
+        at["th_no_spike_fraction"][0] = 0.60 + sign * 0.101
+        assert not ok_of("fig1", d, "fig1.nospike_theory")
 
 
 def test_fig1_rate_falls_needs_both_signs():
@@ -413,7 +479,7 @@ def test_fig2_cov_theory_limit():
 # ============================================================== a theory that did not converge
 USES_THEORY = {
     "fig1": (lambda d: next(p for p in d["points"] if p["N"] == 10000),
-             {"fig1.agree_E", "fig1.agree_I", "fig1.rate_falls"}),
+             {"fig1.agree_E", "fig1.agree_I", "fig1.rate_falls", "fig1.nospike_theory"}),
     "fig2": (lambda d: d["points"][-1],
              {"fig2.agree_E", "fig2.agree_I", "fig2.profile_converges", "fig2.cov_E",
               "fig2.cov_I", "fig2.cov_matches_theory_E", "fig2.cov_matches_theory_I"}),

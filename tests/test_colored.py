@@ -28,6 +28,11 @@ from meanfield.errors import RegimeWarning
 EIF_AKIL = NetworkParams.preset("akil2021").neuron_E
 LIF_AKIL = NetworkParams.preset("akil2021_lif").neuron_E
 NEURONS = {"eif": EIF_AKIL, "lif": LIF_AKIL}
+PRESET_NEURONS = {"akil2021": EIF_AKIL, "akil2021_lif": LIF_AKIL,
+                  "brunel_lif": NetworkParams.preset("brunel_lif").neuron_E,
+                  "lif_benchmark": NetworkParams.preset("lif_benchmark").neuron_E}
+"""Every preset's neuron (E and I are the same in each): filter="auto" is the colored
+transfer wherever tau_s > 0, so none of them may need a build on a fresh install."""
 
 
 def _white(neuron, mu, sigma):
@@ -35,11 +40,13 @@ def _white(neuron, mu, sigma):
 
 
 # --------------------------------------------------------------------------- shipped tables
-@pytest.mark.parametrize("name", NEURONS)
+@pytest.mark.parametrize("name", PRESET_NEURONS)
 def test_preset_tables_ship_with_the_package(name, monkeypatch, tmp_path):
     # an empty user cache: the table must come from meanfield/data, never be built here
     monkeypatch.setenv(tab.ENV_CACHE, str(tmp_path))
-    neuron = NEURONS[name]
+    p = NetworkParams.preset(name)
+    assert p.neuron_E == p.neuron_I == PRESET_NEURONS[name]
+    neuron = PRESET_NEURONS[name]
     table = tab.find_table(neuron)
     assert table is not None, f"no shipped table for {neuron}: run benchmarks/build_colored_tables.py"
     assert tab.shipped_path(neuron).is_file()
@@ -57,9 +64,9 @@ def test_preset_tables_ship_with_the_package(name, monkeypatch, tmp_path):
 # per neuron at rates >= 0.05 Hz): max 0.07 % (LIF), 0.10 % (EIF); over 100 random points a
 # neuron on the whole table: max 0.8 % (LIF), 0.6 % (EIF) at rates >= 1 Hz, 1.1 % at
 # 0.01-1 Hz. Bound 1.5 %.
-@pytest.mark.parametrize("name", NEURONS)
+@pytest.mark.parametrize("name", PRESET_NEURONS)
 def test_table_matches_direct_solver_at_random_points(name):
-    neuron = NEURONS[name]
+    neuron = PRESET_NEURONS[name]
     rng = np.random.default_rng(20261130)
     n = 0
     errors = []
@@ -327,3 +334,31 @@ def test_single_neuron_simulation_matches_colored_rate(name, mu, sigma, k):
     rate, se = float(res["rate"][0]), float(res["se"][0])
     assert res["spikes"][0] > 3000
     assert abs(rate - theory) < 3 * se + 0.03 * theory, (rate, se, theory)
+
+
+def test_table_build_does_not_count_against_the_solvers_time_budget(monkeypatch, tmp_path):
+    """A neuron without a table builds one inside solve (filter "auto" = "colored"); the
+    build (here a fake taking 1 s) is outside ``time_budget`` (0.5 s): the solve converges.
+    (It did not: the first solve of a new neuron model ran out of budget while building.)"""
+    import time
+
+    from meanfield import NetworkParams, solve
+
+    monkeypatch.setenv(tab.ENV_CACHE, str(tmp_path))
+    neuron = LIF(tau_m=0.02, theta=20.0, V_r=10.0, tau_ref=0.0021)      # no shipped table
+    built = []
+
+    def slow_build(nrn, **kwargs):
+        time.sleep(1.0)
+        built.append(nrn)
+        return _fake_table(nrn)
+
+    monkeypatch.setattr(tab, "build_table", slow_build)
+    tab._LOADED.clear()
+    try:
+        p = NetworkParams.preset("brunel_lif").replace(neuron_E=neuron, neuron_I=neuron)
+        res = solve(p, time_budget=0.5)
+        assert built == [neuron] and res.converged and res.filter == ("colored", "colored")
+        assert res.wall_time >= 1.0
+    finally:
+        tab._LOADED.clear()

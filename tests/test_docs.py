@@ -111,7 +111,7 @@ def test_tutorial_commands_and_python_blocks(scratch):
 
     # numbers and messages quoted in the prose are what the commands print
     case_b = next(p for c, p in outputs.items() if "--model recurrent_indegree" in c)
-    for shown in ("silent 0.245", "mu -131.5..-46.5 mV"):
+    for shown in ("silent 0.310", "mu -135.1..-47.41 mV"):
         assert shown in case_b.stdout and f"`{shown}`" in text
     mistake = next(p for c, p in outputs.items() if "mistake.toml" in c)
     assert mistake.stdout.strip() == "exit code 2"

@@ -18,7 +18,7 @@ import importlib
 import numpy as np
 import pytest
 
-from meanfield import NetworkParams, balanced_rates, roots, transfer
+from meanfield import NetworkParams, balanced_rates, colored_rate, effective_filter, roots, transfer
 from meanfield.degree import DegreeModel
 from meanfield.errors import ConvergenceError
 from meanfield.labels import Constant, Uniform
@@ -63,6 +63,10 @@ def _direct_rates(res: MeanFieldResult, model: DegreeModel) -> np.ndarray:
         if res.filter[a] == "fourcaud_brunel":
             tau_s = p.tau_syn @ var / var.sum(axis=0)
             out[a] = transfer.lif_rate(mu, np.sqrt(var.sum(axis=0)), neuron, tau_s)
+        elif res.filter[a] == "colored":
+            # the moments rule, from its own module (tested there against quadrature)
+            tau_s, scale = effective_filter(p.tau_syn, var, tau_m=neuron.tau_m, rule="moments")
+            out[a] = colored_rate(neuron, mu, np.sqrt(var.sum(axis=0)) * scale, tau_s)
         else:
             out[a] = transfer.rate(mu, np.sqrt(var.sum(axis=0)), neuron)
         # res.mu comes from the moments G, mu here from the rates Phi(G) = B^-1(G + F): they
@@ -81,7 +85,7 @@ def _assert_self_consistent(res, model):
 
 # --------------------------------------------------------------------------- anchors
 def test_lif_benchmark_nnmt_fourcaud_brunel():
-    res = solve(NetworkParams.preset("lif_benchmark"))
+    res = solve(NetworkParams.preset("lif_benchmark"), filter="fourcaud_brunel")
     assert res.converged and res.filter == ("fourcaud_brunel", "fourcaud_brunel")
     # docs/theory.md section 8.2 gives the NNMT values to 4 significant digits: rtol 1e-3
     np.testing.assert_allclose(res.mean_rate, [5.722, 5.722], rtol=1e-3)
@@ -127,7 +131,7 @@ def test_converges_on_the_N_ladder_eif(name):
     for N in LADDER:
         res = solve(NetworkParams.preset("akil2021"), model, N)
         _assert_self_consistent(res, model)
-        assert res.filter == ("white", "white")      # EIF: no Fourcaud-Brunel shift
+        assert res.filter == ("colored", "colored")  # filtered noise (tau_s > 0): the default
 
 
 def test_dense_ladder_lif_benchmark_case_B():

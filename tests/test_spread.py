@@ -28,9 +28,27 @@ import pytest
 from scipy import integrate, stats
 
 from graphs import sample_network
-from meanfield import DegreeModel, NetworkParams, lif_rate, solve
+from meanfield import DegreeModel, NetworkParams, lif_rate
+from meanfield import solve as _solve
 from meanfield.errors import ParameterError
 from validation.comparison import compare
+
+
+def closed_form_filter(params) -> str:
+    """The transfer of "auto" before issue 10: Fourcaud-Brunel for the LIF, white for the EIF."""
+    return "fourcaud_brunel" if params.neuron_E.kind == "LIF" else "white"
+
+
+def solve(params, *args, **kwargs):
+    """``meanfield.solve`` with the closed-form transfers unless a filter is named.
+
+    The spread's numerics (Gauss-Hermite convergence, self-consistency on fine z grids,
+    closed-form quantiles) are checked with the analytic transfer functions; the
+    filtered-noise transfer ("colored", the default since issue 10: a C1 table, so
+    quadrature converges only algebraically) is tested where a test names it.
+    """
+    kwargs.setdefault("filter", closed_form_filter(params))
+    return _solve(params, *args, **kwargs)
 
 ds = importlib.import_module("meanfield.degree_space")
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "solve_reference.npz"
@@ -61,7 +79,11 @@ def test_spread_false_reproduces_main(preset, name):
     # rtol 1e-12: bit-identical on the machine that stored them (checked when the option
     # was added); the margin is for other BLAS/libm builds only.
     ref = np.load(DATA)
-    res = solve(NetworkParams.preset(preset, N=10_000), REFERENCE_MODELS[name](), spread=False)
+    p = NetworkParams.preset(preset, N=10_000)
+    # the stored solves used the filter "auto" meant then (Fourcaud-Brunel for the LIF,
+    # white noise for the EIF); "auto" is the filtered-noise transfer since issue 10
+    old_auto = "fourcaud_brunel" if p.neuron_E.kind == "LIF" else "white"
+    res = solve(p, REFERENCE_MODELS[name](), spread=False, filter=old_auto)
     assert res.converged and not res.spread
     for f in FIELDS:
         np.testing.assert_allclose(np.asarray(getattr(res, f), float), ref[f"{preset}/{name}/{f}"],
@@ -222,7 +244,7 @@ def test_eif_converges(lif_params):
     assert np.all(res.mean_rate > solve(NetworkParams.preset("akil2021"), models(16)["case_B"]).mean_rate)
 
 
-@pytest.mark.parametrize("filt", ["auto", "colored"])
+@pytest.mark.parametrize("filt", ["closed_form", "colored"])
 def test_jacobian_matches_finite_differences(filt):
     """Analytic Jacobians of the moment map (without spread) and of the spread map against
     central differences; "colored" includes the moments rule's tau_s and sigma factor."""
@@ -232,10 +254,11 @@ def test_jacobian_matches_finite_differences(filt):
     for preset in ("akil2021_lif", "akil2021"):
         p = NetworkParams.preset(preset)
         m = DegreeModel.assortative(3.0, (0.5, 1.5), n_nodes=6)
-        res = solve(p, m, spread=True, spread_nodes=12, filter=filt)
         grid = LabelGrid(p, m, 6)
         n = grid.n
-        tr = PopulationTransfer(p, resolve_filter(p, filt), (np.arange(n), np.arange(n, 2 * n)))
+        name = closed_form_filter(p) if filt == "closed_form" else filt
+        res = solve(p, m, spread=True, spread_nodes=12, filter=name)
+        tr = PopulationTransfer(p, resolve_filter(p, name), (np.arange(n), np.arange(n, 2 * n)))
         base = ds._MomentMap(grid, p, tr)
         smap = ds._SpreadMap(base, ds.gauss_hermite(12), 3.0, 0.8)
         y = smap.join(res.moments, res.second_moments) * (1 + 0.01 * np.sin(np.arange(grid.m + smap.m2)))
@@ -250,7 +273,7 @@ def test_jacobian_matches_finite_differences(filt):
                 xm[k] -= h
                 Jfd[:, k] = (fmap(xp)[0] - fmap(xm)[0]) / (2 * h)
             # central differences: truncation ~h^2, round-off ~1e-16/1e-6; measured
-            # 4e-11..2e-10 ("auto" with spread: analytic spline partials), 1e-10..5e-10
+            # 4e-11..2e-10 ("closed_form" with spread: analytic spline partials), 1e-10..5e-10
             # ("colored": analytic partials of the table's interpolant, both maps); the EIF
             # without spread uses forward differences (step 1e-6 relative): ~1e-6.
             # Dropping the sigma-factor term of "colored" gives 6e-4.
