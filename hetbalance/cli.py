@@ -20,6 +20,7 @@ import meanfield
 from meanfield import POPULATIONS, DegreeModel, NetworkParams
 from meanfield.degree_space import SOLVE_METHODS
 from meanfield.errors import ConvergenceError, ParameterError, ParameterTypeError
+from graphs.io import atomic_open
 
 from . import _run
 from .modelfile import ModelFileError, dumps, load_model_file
@@ -132,7 +133,7 @@ def _add_simulation_options(p):
                         "installed)")
 
 
-def _add_output_options(p, what: str):
+def _add_output_options(p, what: str, *, plot: bool = False):
     g = p.add_argument_group("output")
     g.add_argument("--json", metavar="PATH",
                    help=f"write {what} scalars with provenance (params, model spec, seed, "
@@ -140,6 +141,13 @@ def _add_output_options(p, what: str):
     g.add_argument("--npz", metavar="PATH",
                    help=f"write {what} arrays with the same provenance as a compressed numpy "
                         "npz (read back with hetbalance.load_result)")
+    if not plot:
+        return
+    g.add_argument("--plot", metavar="FILE.png",
+                   help=f"plot the {what} result to FILE (format from the suffix: png, pdf, "
+                        "svg); needs matplotlib, pip install 'hetbalance[figures]'"
+                   + (". With --compare, the comparison goes to FILE_compare.png"
+                      if what == "simulation" else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "inputs and balance diagnostics per population.")
     _add_network_options(p)
     _add_solver_options(p)
-    _add_output_options(p, "theory")
+    _add_output_options(p, "theory", plot=True)
     p.set_defaults(handler=_cmd_solve)
 
     p = sub.add_parser("simulate", help="sample a network and simulate it",
@@ -174,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true",
                    help="also solve the theory and print theory against simulation in label "
                         "bins (validation.compare)")
-    _add_output_options(p, "simulation")
+    _add_output_options(p, "simulation", plot=True)
     p.set_defaults(handler=_cmd_simulate)
 
     p = sub.add_parser("sweep", help="an N-ladder of solve (and optionally simulate)",
@@ -312,6 +320,15 @@ def _write(args, kind, params, model, scalars, arrays, *, seed=None, simulation=
         print(f"wrote {write_npz(args.npz, meta, scalars, arrays)}")
 
 
+def _save_plot(fig, path):
+    """Save a Figure through ``atomic_open`` (format from the suffix) and say where."""
+    path = pathlib.Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with atomic_open(path) as fh:
+        fig.savefig(fh, format=fmt, dpi=120)
+    print(f"wrote {path}")
+
+
 # =============================================================================== commands
 def _cmd_solve(args, argv) -> int:
     params, model, _, source = _setup(args)
@@ -324,6 +341,8 @@ def _cmd_solve(args, argv) -> int:
     print(f"  balance: {pops}")
     scalars, arrays = _run.solve_summary(res)
     _write(args, "solve", params, model, scalars, arrays, argv=argv)
+    if args.plot:
+        _save_plot(res.plot(), args.plot)
     if not res.converged:
         # res.message of a result that did not converge starts "did not converge: "
         print(f"hetbalance solve: the solver {res.message}", file=sys.stderr)
@@ -367,6 +386,11 @@ def _cmd_simulate(args, argv) -> int:
         for a, pop in enumerate(POPULATIONS):
             pc = cmp.populations[a]
             scalars["theory"][pop].update(theory_slope=pc.theory_slope, sim_slope=pc.sim_slope)
+        if args.plot:
+            p = pathlib.Path(args.plot)
+            _save_plot(cmp.plot(), p.with_name(f"{p.stem}_compare{p.suffix}"))
+    if args.plot:
+        _save_plot(sim.plot(), args.plot)
     _write(args, "simulate", params, model, scalars, arrays, seed=settings["seed"],
            simulation=settings, argv=argv)
     if not sim.complete:

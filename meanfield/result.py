@@ -441,6 +441,19 @@ class MeanFieldResult:
             lines.append("  " + self.message)
         return "\n".join(lines)
 
+    def plot(self, *, title: str | None = None):
+        """Plot rate, mu and sigma against the label, one line per population.
+
+        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
+        ``meanfield.plotting.plot_mean_field``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from meanfield.plotting import plot_mean_field
+        return plot_mean_field(self, title=title)
+
     _DIAGNOSTICS = ("converged", "drive", "balance_index", "indegree", "mean_rate", "R",
                     "fraction_silent", "fraction_saturated", "rate_indegree_slope", "mu_slope",
                     "mu_spread", "imbalance")

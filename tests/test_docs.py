@@ -140,7 +140,7 @@ def test_tutorial_shows_the_example_file_verbatim():
 def test_install_command_is_what_ci_runs():
     # the one command the tutorial shows but does not run: CI runs it (.ci/run)
     sh = [b.strip() for lang, b in FENCE.findall(TUTORIAL.read_text()) if lang == "sh"]
-    assert sh == ["pip install -e '.[test,figures,fast,nest]'"]
+    assert sh == ["pip install -e '.[test,figures,fast,nest,neo]'"]
     assert sh[0] in (ROOT / ".ci" / "run").read_text()
     assert sh[0] in (ROOT / "README.md").read_text()
 

@@ -121,6 +121,10 @@ class PopulationComparison:
         Quantiles of the rate across the population's neurons, Hz: simulated
         (``numpy.quantile``) and the theory's ``MeanFieldResult.rate_quantiles`` (the
         mixture over labels and, with ``spread``, over the spread within a label).
+    neuron_label, neuron_rate, neuron_theory, neuron_network_theory : ndarray (n,)
+        Per neuron of the population (network order): scalar label, simulated rate (Hz),
+        degree-space theory at its label (Hz) and neuron-level theory (Hz; NaN without
+        them); the data of the per-neuron scatter of ``Comparison.plot``.
     """
 
     population: str
@@ -149,6 +153,10 @@ class PopulationComparison:
     quantiles: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sim_rate_quantiles: np.ndarray = field(default_factory=lambda: np.zeros(0))
     theory_rate_quantiles: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    neuron_label: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    neuron_rate: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    neuron_theory: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    neuron_network_theory: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def agreement(self, rel: float = 0.2, abs_hz: float = 0.5, n_se: float = 3.0,
                   min_count: int = 200, min_theory_rate: float = 1.0) -> np.ndarray:
@@ -205,6 +213,19 @@ class Comparison:
     def I(self) -> PopulationComparison:  # noqa: E743 - the paper's population name
         """The comparison of the inhibitory population."""
         return self.populations[1]
+
+    def plot(self, *, title: str | None = None):
+        """Plot theory against simulation per label bin and neuron by neuron, per population.
+
+        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
+        ``validation.plotting.plot_comparison``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from validation.plotting import plot_comparison
+        return plot_comparison(self, title=title)
 
     def summary(self) -> str:
         """Return a table a person can read: theory and simulation per label bin."""
@@ -333,5 +354,6 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
             theory_zero_spike_fraction=th_zero, quantiles=quantiles.copy(),
             sim_rate_quantiles=(np.quantile(rate, quantiles) if idx.size
                                 else np.full(quantiles.size, np.nan)),
-            theory_rate_quantiles=th_q))
+            theory_rate_quantiles=th_q, neuron_label=lab, neuron_rate=rate,
+            neuron_theory=th_neuron, neuron_network_theory=nt))
     return Comparison(tuple(pops), N=network.N, duration=float(sim.duration))

@@ -321,6 +321,36 @@ class SimulationResult(SpikeRecord):
             return np.ones(self.N, dtype=bool)
         return self.population == population_index(population)
 
+    # ------------------------------------------------------------------ other libraries
+    def to_neo(self, network=None, *, t_start=None, t_stop=None):
+        """Return the spikes as a ``neo.Segment`` of ``neo.SpikeTrain`` objects (for Elephant).
+
+        One train per neuron, times in s over the window ``(t_start, t_stop]`` (default the
+        measurement window), annotated with population and, given ``network``, label and
+        in-degrees. Needs ``pip install 'hetbalance[neo]'``; see
+        ``validation.neo_export.to_neo``.
+
+        Returns
+        -------
+        neo.Segment
+        """
+        from validation.neo_export import to_neo
+        return to_neo(self, network, t_start=t_start, t_stop=t_stop)
+
+    def plot(self, *, n_raster: int = 50, bin_width: float = 0.01, title: str | None = None):
+        """Plot a raster of a sample of neurons, the population rates and the rate histogram.
+
+        ``n_raster`` neurons per population; population rates in bins of ``bin_width`` s.
+        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
+        ``validation.plotting.plot_simulation``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from validation.plotting import plot_simulation
+        return plot_simulation(self, n_raster=n_raster, bin_width=bin_width, title=title)
+
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
         """Return a few lines for humans: window, rates, CV and the balance of the mean inputs."""
