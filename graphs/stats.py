@@ -111,7 +111,7 @@ class BinComparison:
         return self.p_value > alpha
 
     def summary(self) -> str:
-        """One line: name, bins, chi2/dof, p-value, max |z|, max |z_model|."""
+        """One line: name, bins, chi2/dof, p-value, max ``|z|``, max ``|z_model|``."""
         z = self.z[self.n > 0]
         zm = self.z_model[self.n > 0]
         return (f"{self.name:9s} bins={self.dof:4d} chi2/dof={self.chi2 / max(self.dof, 1):6.3f} "

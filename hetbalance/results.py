@@ -217,7 +217,7 @@ class StoredResult:
 
 
 def load_result(path, *, strict: bool = False) -> StoredResult:
-    """Read a result file written by ``hetbalance ... --json/--npz`` and check its version.
+    """Read a result file written by ``hetbalance solve|simulate|sweep --json/--npz``; check its version.
 
     Parameters
     ----------

@@ -259,7 +259,7 @@ def mixture_cdf(x, weights, z, profile) -> np.ndarray:
     Label i contributes :math:`w_i\,\Phi_N(z_i^*(x))`, :math:`z_i^*` the z at which its rate
     reaches x, found by interpolating log r linearly between grid nodes (linear r where
     the lower rate is 0). Below the first node or above the last, 0 or 1 (the tails beyond
-    |z| = 8 hold 1e-15).
+    ``|z| = 8`` hold 1e-15).
     """
     from scipy.special import ndtr
 

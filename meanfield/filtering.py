@@ -52,17 +52,17 @@ section 4, summary in docs/theory.md section 9): error of ``colored_rate(neuron,
 sigma * sigma_scale, tau_s)`` against a Gaussian Monte Carlo of single neurons driven by
 the three OU currents, 12 points above 1 Hz at the E and I operating shares of
 ``akil2021`` (EIF) and ``akil2021_lif`` (LIF) and equal shares, ~1.1e4 spikes each
-(standard error ~1 %), mean / rms / max |error|:
+(standard error ~1 %), mean / rms / max ``|error|``:
 
-=============================  =======  =====  ========
-rule                            mean     rms    max
-=============================  =======  =====  ========
-``"moments"``                   +1.1 %  1.5 %  2.7 %
-``"variance_weighted"``         -5.9 %  6.2 %  8.6 %
-``"variance"``                  -2.8 %  2.9 %  4.2 %
-``"sqrt_weighted"``             -3.2 %  3.4 %  4.8 %
-``"moments"``, sigma not scaled +7.0 %  7.7 %  12.9 %
-=============================  =======  =====  ========
+================================  =======  ======  =======
+rule                              mean     rms     max
+================================  =======  ======  =======
+``"moments"``                     +1.1 %   1.5 %   2.7 %
+``"variance_weighted"``           -5.9 %   6.2 %   8.6 %
+``"variance"``                    -2.8 %   2.9 %   4.2 %
+``"sqrt_weighted"``               -3.2 %   3.4 %   4.8 %
+``"moments"``, sigma not scaled   +7.0 %   7.7 %   12.9 %
+================================  =======  ======  =======
 
 With Poisson input (J = sigma/40): moments +1.4 / 1.7 / 3.5 %, variance-weighted
 -5.7 / 5.9 / 9.4 %. ``"moments"`` (with ``sigma_scale``) is the rule to use; its residual

@@ -233,7 +233,7 @@ class MeanFieldResult:
 
     @cached_property
     def balance_index(self) -> np.ndarray:
-        """|mu - E_L| / (E + X input), (2, n); NaN without excitatory input."""
+        """``|mu - E_L| / (E + X input)``, (2, n); NaN without excitatory input."""
         net = self.mu - _neuron_constants(self.params, "E_L")
         return dg.balance_index(net, self.mean_input[..., 0] + self.mean_input[..., 2])
 
@@ -600,7 +600,7 @@ class NetworkMeanFieldResult:
 
     @cached_property
     def balance_index(self) -> np.ndarray:
-        """|mu - E_L| / (E + X input) of each neuron; NaN without excitatory input."""
+        """``|mu - E_L| / (E + X input)`` of each neuron; NaN without excitatory input."""
         return dg.balance_index(self.mu - self._per_neuron("E_L"),
                                 self.mean_input[:, 0] + self.mean_input[:, 2])
 

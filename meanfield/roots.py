@@ -588,7 +588,7 @@ def relaxation(problem: RootProblem, x0, *, tol: float, maxiter: int | None = No
     from the start point in pseudo-time (stable for any h on the stiff modes); h grows as
     the residual falls, :math:`h \leftarrow \mathrm{clip}(h\,|F_k|/|F_{k+1}|, h/4,
     10^{15})` ("switched evolution relaxation", Kelley & Keyes 1998), so the method turns
-    into Newton's near the root. A step that leaves the domain or multiplies |F| by more
+    into Newton's near the root. A step that leaves the domain or multiplies ``|F|`` by more
     than 1000 is retried with h/4. It converges to roots that are stable for the dynamics
     (for the rates, :math:`F = \Phi - r`: the physical fixed points).
     """

@@ -4,7 +4,10 @@ Each figure module ``figN_topic.py`` provides ``compute(quick=False, *, seed=0) 
 ``plot(data) -> Figure`` and ``check_claims(data) -> list[Claim]`` (``paper_figures.claims``:
 each unpacks as ``(text, ok)``, the older ``list[(claim, bool)]``, and has a stable ``id``).
 Every claim is printed as ``[PASS] id: text`` or ``[FAIL] id: text``, then the number of
-claims and of failures; the exit code is 1 if any claim fails.
+claims and of failures; the exit code is 1 if any claim fails. The claims also go to
+``DIR/claims.json`` (``CLAIMS_FILE``: per figure its image, mode, seed, runtime and claims
+with id, text and verdict; figures run later are merged in), which the documentation's
+gallery reads.
 
 Seeds: a figure point passes one integer seed to both ``sample_network`` and ``simulate``
 (their streams "graph" and "noise", ``meanfield.seeding``), so a point's network and spikes
@@ -17,10 +20,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import pathlib
 import sys
 import time
+
+from graphs.io import atomic_open
+
+CLAIMS_FILE = "claims.json"
+"""Name of the file in the output folder holding every figure's judged claims."""
 
 FIGURES = ("fig0_transfer", "fig1_indegree_breaks_balance", "fig2_assortative_restores",
            "fig3_counterexample_crossover", "fig4_semibalanced")
@@ -43,6 +52,11 @@ def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=None) ->
               "is drawn (pip install 'hetbalance[figures]' for the pictures)", file=stream)
 
     out.mkdir(parents=True, exist_ok=True)
+    record_path = out / CLAIMS_FILE
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        record = {}
     all_ok = True
     n_claims = n_fail = 0
     for name in names:
@@ -69,6 +83,15 @@ def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=None) ->
         for line in (mod.report(data) if hasattr(mod, "report") else []):
             print(f"  [INFO] {line}", file=stream)
         stream.flush()
+        record[name] = {
+            "image": f"{name}.png" if plt is not None else None, "quick": bool(quick),
+            "seed": int(seed), "seconds": round(time.monotonic() - t0, 1),
+            "command": (f"python -m paper_figures {'--quick ' if quick else ''}--only "
+                        f"{name.split('_')[0]}{'' if seed == 0 else f' --seed {seed}'} --out DIR"),
+            "claims": [{"id": getattr(c, "id", None), "text": c[0], "ok": bool(c[1])}
+                       for c in claims]}
+        with atomic_open(record_path) as fh:
+            fh.write(json.dumps(record, indent=1).encode())
     print(f"{n_claims} claims judged, {n_fail} failed", file=stream)
     return all_ok
 

@@ -100,7 +100,7 @@ class PopulationComparison:
     net_input_spread : float
         Standard deviation of the net mean input across neurons, mV.
     balance_index : float
-        Median over neurons of |net input| / (E + X input).
+        Median over neurons of ``|net input| / (E + X input)``.
     fraction_silent : float
         Fraction of neurons with simulated rate below ``silent_rate``.
     neuron_corr, neuron_rms : float
@@ -160,7 +160,7 @@ class PopulationComparison:
 
     def agreement(self, rel: float = 0.2, abs_hz: float = 0.5, n_se: float = 3.0,
                   min_count: int = 200, min_theory_rate: float = 1.0) -> np.ndarray:
-        """Per bin: True where |sim - theory| <= max(rel * theory, abs_hz, n_se * SE).
+        """Per bin: True where ``|sim - theory| <= max(rel * theory, abs_hz, n_se * SE)``.
 
         Only bins with ``count >= min_count`` and ``theory_rate >= min_theory_rate`` are
         judged; the others are True. (The figures use 20 %, 0.5 Hz, 3 SE: relative for high
