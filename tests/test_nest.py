@@ -4,8 +4,6 @@ Skipped where NEST (PyPI ``nest-simulator``, ``pip install 'hetbalance[nest]'``)
 installed. The statistical check is marked ``slow`` (about 20 s on a 2-core machine).
 """
 
-import math
-
 import numpy as np
 import pytest
 
@@ -19,11 +17,11 @@ from meanfield.seeding import SEED_RULE  # noqa: E402
 from validation import simulate  # noqa: E402
 from validation.nest_export import (NestMismatchWarning, psc_weight, run_nest,  # noqa: E402
                                     to_nest)
+from _crosscheck import bin_table, format_bins as _format  # noqa: E402  (tests/_crosscheck.py)
 
 N = 2000
 T = 3.0          # s; NEST needs about 1.7 s of wall time per biological second here
 BURN_IN = 0.5    # s
-N_BINS = {"E": 8, "I": 5}   # label-quantile bins: 200 E and 80 I neurons a bin
 
 
 def _case_b(N=N, seed=1, external="count"):
@@ -33,37 +31,6 @@ def _case_b(N=N, seed=1, external="count"):
     params = NetworkParams.preset("brunel_lif", N=N)
     model = DegreeModel.recurrent_indegree("gamma", 0.2)
     return sample_network(params, model, seed=seed, external=external)
-
-
-def bin_table(label, population, rate_a, rate_b, n_bins=N_BINS):
-    """Per population, label-quantile bins: mean rates, standard errors and z-scores.
-
-    The SE of each bin mean is std / sqrt(n) of each simulation (ddof = 1); the z-score
-    of the difference uses both, sqrt(se_a^2 + se_b^2).
-    """
-    rows = []
-    for a, name in enumerate("EI"):
-        idx = np.flatnonzero(population == a)
-        order = idx[np.argsort(label[idx], kind="stable")]
-        for k, part in enumerate(np.array_split(order, n_bins[name])):
-            ma, mb = rate_a[part].mean(), rate_b[part].mean()
-            sa = rate_a[part].std(ddof=1) / math.sqrt(part.size)
-            sb = rate_b[part].std(ddof=1) / math.sqrt(part.size)
-            se = math.hypot(sa, sb)
-            rows.append({"pop": name, "bin": k, "n": part.size,
-                         "label": (float(label[part].min()), float(label[part].max())),
-                         "nest": ma, "ours": mb, "se_nest": sa, "se_ours": sb,
-                         "z": (ma - mb) / se if se > 0 else 0.0})
-    return rows
-
-
-def _format(rows):
-    lines = ["pop bin    n  label range      NEST Hz   ours Hz   SE NEST  SE ours      z"]
-    for r in rows:
-        lines.append(f"{r['pop']:>3} {r['bin']:>3} {r['n']:>4}  [{r['label'][0]:.3f}, "
-                     f"{r['label'][1]:.3f}]  {r['nest']:8.3f}  {r['ours']:8.3f}  "
-                     f"{r['se_nest']:7.3f}  {r['se_ours']:7.3f}  {r['z']:+6.2f}")
-    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- fast
