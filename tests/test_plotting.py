@@ -144,6 +144,10 @@ def test_cli_solve_and_simulate_write_plots(tmp_path, capsys):
     out2 = tmp_path / "sim.png"
     assert main(["simulate", "--preset", "akil2021_lif", "--N", "500", "--model", "recurrent_indegree",
                  "--T", "0.3", "--burn-in", "0.1", "--seed", "3", "--backend", "numpy",
-                 "--plot", str(out2)]) == 0
+                 "--compare", "--plot", str(out2)]) == 0
     assert out2.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out2.stat().st_size > 10_000
-    assert f"wrote {out}" in capsys.readouterr().out
+    cmp_png = tmp_path / "sim_compare.png"          # --compare: the comparison beside it
+    assert cmp_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and cmp_png.stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert all(f"wrote {f}" in printed for f in (out, out2, cmp_png))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim.png", "sim_compare.png", "theory.png"]
