@@ -1,7 +1,7 @@
 """Sphinx extension: the figures gallery, generated from a ``python -m paper_figures`` output folder.
 
 At ``builder-inited`` it finds the figures and their judged claims (``claims.json``, written
-by ``paper_figures.__main__.run``) and writes ``gallery/index.md`` into the source folder
+by ``paper_figures.__main__.run``) and writes the Markdown page ``gallery/index`` into the source folder
 (not committed: ``.gitignore``) with each figure's image (copied beside it), its claims with
 their verdicts and the command that regenerates it.
 
@@ -56,7 +56,7 @@ def _title(module) -> str:
 
 
 def write_gallery(app) -> None:
-    """Write ``gallery/index.md`` and copy the figure images beside it."""
+    """Write the Markdown page ``gallery/index`` and copy the figure images beside it."""
     import importlib
 
     from paper_figures.__main__ import CLAIMS_FILE, FIGURES
