@@ -11,7 +11,7 @@ neuron.
 
 Brian2 is an optional dependency (``pip install 'hetbalance[brian2]'``; tested with Brian2
 2.9.0). Brian2 2.9 needs numpy < 2.4, so it lives in its own virtual environment (see
-docs/README.md and ``.ci/run``). It is imported inside the functions, so importing
+docs/users.md and ``.ci/run``). It is imported inside the functions, so importing
 ``validation`` never needs it.
 
 Model mapping (Brian2 carries units; ours: s, mV, Hz)
@@ -66,7 +66,7 @@ def _import_brian2():
         raise ImportError(
             "validation.to_brian2 / run_brian2 need Brian2, which could not be imported "
             f"({exc}). Install it with: pip install 'hetbalance[brian2]' (Brian2 2.9 needs "
-            "numpy < 2.4: use its own virtual environment, see docs/README.md)") from exc
+            "numpy < 2.4: use its own virtual environment, see docs/users.md)") from exc
     return brian2
 
 
