@@ -57,7 +57,8 @@ numpydoc_validation_checks = set()     # ruff's pydocstyle (numpy convention) ch
 
 html_theme = "alabaster"
 html_title = f"hetbalance {version}"
-html_static_path = ["_static"]
+# docs/_static is optional (empty folders are not kept by git: a fresh clone has none)
+html_static_path = ["_static"] if (pathlib.Path(__file__).parent / "_static").is_dir() else []
 html_theme_options = {"description": "heterogeneous mean-field theory of balanced networks",
                       "fixed_sidebar": True, "page_width": "1100px", "sidebar_width": "230px"}
 html_show_sourcelink = False

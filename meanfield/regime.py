@@ -38,7 +38,7 @@ from .params import POPULATIONS
 __all__ = ["MAX_KICK", "MIN_INPUTS_PER_TAU_M", "regime_problems", "warn_regime"]
 
 MAX_KICK = 0.2
-"""Largest single-synapse kick max_b |J_ab|, as a fraction of theta - V_r (EIF: V_T - V_r),
+"""Largest single-synapse kick ``max_b abs(J_ab)``, as a fraction of theta - V_r (EIF: V_T - V_r),
 without a warning (validated: 0.125 at N = 10^4 for the akil2021 presets)."""
 
 MIN_INPUTS_PER_TAU_M = 50.0
