@@ -16,10 +16,9 @@ for every theory variant:
   >= 1 Hz within max(10 %, 0.3 Hz, 3 SE) (``PopulationComparison.agreement``);
 * the within-bin spread of the recorded net mean input against the theory's sigma_q.
 
-Theory variants: the transfer of today's solver (``filter="auto"``: Fourcaud-Brunel for
-the LIF, white noise for the EIF), with ``spread=False`` and ``spread=True``; and, when
-``meanfield.colored_rate`` exists and ``solve`` accepts ``filter="colored"``, the same
-with the filtered-noise transfer.
+Theory variants: the closed-form transfer of before issue 10 (Fourcaud-Brunel for
+the LIF, white noise for the EIF), with ``spread=False`` and ``spread=True``; and the same with the filtered-noise transfer
+(``filter="colored"``, what ``filter="auto"`` means since issue 10).
 
 Simulations are cached on disk (``validation.sweep`` with ``cache_dir``; default
 ``.cache/validate_network_accuracy`` under the current folder), so the theory side
@@ -119,15 +118,21 @@ def main(argv=None):
 
 # ------------------------------------------------------------------------------ theory
 def theory_variants():
-    """[(name, solve keyword arguments)]: today's transfer with and without the spread, and
-    the filtered-noise transfer when this version has it (``filter="colored"``)."""
-    out = [("today", {"filter": "auto", "spread": False}),
-           ("today+spread", {"filter": "auto", "spread": True})]
-    import meanfield
-    if hasattr(meanfield, "colored_rate"):
-        out += [("colored", {"filter": "colored", "spread": False}),
-                ("colored+spread", {"filter": "colored", "spread": True})]
-    return out
+    """[(name, solve keyword arguments)]: the closed-form transfer of before issue 10
+    (``filter="closed_form"`` stands for Fourcaud-Brunel for the LIF, white noise for the
+    EIF) and the filtered-noise transfer (``"colored"``, the default ``"auto"`` since issue
+    10), each without and with the spread within a label."""
+    return [("closed_form", {"filter": "closed_form", "spread": False}),
+            ("closed_form+spread", {"filter": "closed_form", "spread": True}),
+            ("colored", {"filter": "colored", "spread": False}),
+            ("colored+spread", {"filter": "colored", "spread": True})]
+
+
+def _solve_kwargs(params, kw: dict) -> dict:
+    """``kw`` with ``filter="closed_form"`` replaced by the preset's closed-form filter name."""
+    if kw.get("filter") == "closed_form":
+        kw = dict(kw, filter="fourcaud_brunel" if params.neuron_E.kind == "LIF" else "white")
+    return kw
 
 
 def sim_summary(runs: list) -> dict:
@@ -248,6 +253,7 @@ def noise_slope_effect(params, model, kw) -> tuple:
     import meanfield.degree_space as ds
     from meanfield import rate, solve
 
+    kw = _solve_kwargs(params, kw)
     th = solve(params, model, **kw)
     ds._NOISE_SLOPE = False
     try:
@@ -322,7 +328,7 @@ def report(args, sims):
             for vname, kw in variants:
                 t0 = time.perf_counter()
                 try:
-                    th = solve(params, model, **kw)
+                    th = solve(params, model, **_solve_kwargs(params, kw))
                 except (ValueError, TypeError) as exc:
                     print(f"  {vname:15s} not available: {exc}")
                     continue
