@@ -17,8 +17,9 @@ for every theory variant:
 * the within-bin spread of the recorded net mean input against the theory's sigma_q.
 
 Theory variants: the closed-form transfer of before issue 10 (Fourcaud-Brunel for
-the LIF, white noise for the EIF), with ``spread=False`` and ``spread=True``; and the same with the filtered-noise transfer
-(``filter="colored"``, what ``filter="auto"`` means since issue 10).
+the LIF, white noise for the EIF), with ``spread=False`` and ``spread=True``; and the same
+with the filtered-noise transfer (``filter="colored"``, what ``filter="auto"`` means since
+issue 10). Every judged label bin outside the bar is printed.
 
 Simulations are cached on disk (``validation.sweep`` with ``cache_dir``; default
 ``.cache/validate_network_accuracy`` under the current folder), so the theory side
@@ -178,10 +179,11 @@ def bins_check(th, runs) -> dict:
     from validation.comparison import compare
 
     out = {}
+    misses = []
     for a, pop in enumerate("EI"):
         judged = failed = 0
         worst = 0.0
-        for run in runs:
+        for k, run in enumerate(runs):
             pc = compare(th, _Sim(run), _Net(run), n_bins=10)[pop]
             j = pc.judged_bins(min_count=200, min_theory_rate=1.0)
             tol = np.maximum.reduce([0.1 * pc.theory_rate, np.full_like(pc.theory_rate, 0.3),
@@ -191,7 +193,13 @@ def bins_check(th, runs) -> dict:
             failed += int(np.sum(j & (ratio > 1.0)))
             if j.any():
                 worst = max(worst, float(ratio[j].max()))
+            for b in np.flatnonzero(j & (ratio > 1.0)):
+                misses.append(f"{pop} run {k} bin {b} (label {pc.label_mean[b]:.3f}): theory "
+                              f"{pc.theory_rate[b]:.3f} Hz, sim {pc.sim_rate[b]:.3f} +/- "
+                              f"{pc.sim_se[b]:.3f} Hz "
+                              f"({100 * (pc.sim_rate[b] / pc.theory_rate[b] - 1):+.1f} %)")
         out[pop] = (judged, failed, worst)
+    out["misses"] = misses
     return out
 
 
@@ -350,10 +358,13 @@ def report(args, sims):
                 print(f"  {'':15s} quantiles 10/50/90 %: E " + "/".join(f"{x:.3g}" for x in q[0])
                       + ", I " + "/".join(f"{x:.3g}" for x in q[1]) + " Hz")
                 if bins is not None:
+                    misses = bins.pop("misses")
                     print(f"  {'':15s} bins (>= 200 neurons, theory >= 1 Hz; max(10 %, 0.3 Hz, "
                           f"3 SE)): " + "; ".join(
                               f"{p}: {j - f}/{j} agree, worst |dev|/tol {w:.2f}"
                               for p, (j, f, w) in bins.items()))
+                    for line in misses:
+                        print(f"  {'':15s}   outside the bar: {line}")
                 if th.spread:
                     spread = input_spread(th, runs)
                     extra = ""
