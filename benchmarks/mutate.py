@@ -95,6 +95,18 @@ KNOWN = [
      [("n_se * self.sim_se])", "n_se * self.sim_se * np.sqrt(self.count)])")]),
     ("compare: 40 % instead of 20 %", "validation/comparison.py",
      [("def agreement(self, rel: float = 0.2,", "def agreement(self, rel: float = 0.4,")]),
+    # issue 10: the filtered-noise default
+    ("colored Jacobian drops the sigma-factor term", "meanfield/degree_space.py",
+     [("(g_tau * dtau[b] + g_scale * dscale[b])", "(g_tau * dtau[b])")]),
+    ("moments rule sigma factor set to 1", "meanfield/_phi.py",
+     [("tau[idx], scale[idx] = t, np.where(ok, c, 1.0)", "tau[idx], scale[idx] = t, 1.0")]),
+    ("RegimeWarning kick bar doubled", "meanfield/regime.py",
+     [("kick > MAX_KICK * gap", "kick > 2 * MAX_KICK * gap")]),
+    ("auto filter back to white noise", "meanfield/_phi.py",
+     [('out.append("colored" if any_tau else "white")', 'out.append("white")')]),
+    ("EIF rate claims forced to True", "paper_figures/_ladder.py",
+     [("ok = bool(np.isfinite(sim) and np.isfinite(th) and th > 0 and abs(sim - th) <= tol)",
+       "ok = True")]),
 ]
 
 
