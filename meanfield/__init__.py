@@ -11,6 +11,8 @@ from .feasibility import FeasibilityResult, balance_feasibility
 from .network_solver import NetworkMeanFieldResult, solve_network
 from .scaling import ExponentFit, ScanResult, fit_exponent, fit_exponent_se, scan_N
 from .semibalanced import SemiBalancedResult, semi_balanced
+from .spatial import (SpatialModel, SpatialResult, SpatialStability, balanced_profile,
+                      solve_spatial, spatial_balance_conditions, spatial_stability)
 from .degree_space import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
 from .errors import (ConvergenceError, ParameterError, ParameterTypeError, ParameterWarning,
                      RegimeWarning)
@@ -42,6 +44,8 @@ __all__ = [
     "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
     "fit_exponent_se", "ExponentFit",
     "semi_balanced", "SemiBalancedResult",
+    "SpatialModel", "SpatialResult", "SpatialStability", "balanced_profile", "solve_spatial",
+    "spatial_balance_conditions", "spatial_stability",
     "SILENT_RATE", "SATURATED_FRACTION",
     "ConvergenceError", "ParameterError", "ParameterTypeError", "RegimeWarning",
     "ParameterWarning", "symbolic", "__version__",

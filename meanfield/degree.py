@@ -517,6 +517,20 @@ class DegreeModel:
                    n_nodes=n_nodes)
 
     @classmethod
+    def spatial(cls, dim: int, sigma, sigma_X, **kwargs):
+        """Distance-dependent connectivity on the ring (dim 1) or torus (dim 2).
+
+        Label = position (and, with ``kappa``/``kappa_cv``, a degree factor: label =
+        (position, kappa)). Kernels are wrapped Gaussians of width ``sigma`` (float,
+        (sigma_E, sigma_I) by presynaptic population, or per pair) and ``sigma_X`` for the
+        external layer. Keywords: ``kappa``, ``kappa_cv``, ``in_sources``,
+        ``input_profile``, ``n_side``, ``n_kappa``, ``name``. See
+        ``meanfield.spatial.SpatialModel`` (docs/theory.md section 12).
+        """
+        from .spatial import _spatial
+        return _spatial(cls, dim, sigma, sigma_X, **kwargs)
+
+    @classmethod
     def from_kernel(cls, kernel, labels, *, kin_X=None, name: str = "custom",
                     n_nodes: int = 64) -> "DegreeModel":
         """Build a model from any kernel.

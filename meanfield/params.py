@@ -401,7 +401,10 @@ class NetworkParams:
             network with LIF neurons, theta = -55 mV, V_r = -75 mV, tau_ref = 1 ms),
             ``"lif_benchmark"`` (the Brunel-style benchmark network of docs/theory.md section 8.2),
             ``"brunel_lif"`` (akil2021's network with the Brunel LIF neuron of docs/theory.md
-            section 8; tau_m = 20 ms, theta = 20, V_r = 10 mV, tau_ref = 2 ms).
+            section 8; tau_m = 20 ms, theta = 20, V_r = 10 mV, tau_ref = 2 ms),
+            ``"rosenbaum2017"`` (the spatial EIF network of Rosenbaum et al., Nat. Neurosci.
+            20, 107, 2017, Figs 3-4: N_E = 200^2, N_I = 100^2, N_X = 75^2 at 5 Hz; the
+            widths are arguments of ``DegreeModel.spatial``; docs/theory.md section 12).
         **overrides
             Fields to change, e.g. ``N=40000``.
         """
@@ -513,9 +516,25 @@ def _lif_benchmark() -> NetworkParams:
         neuron_E=lif, neuron_I=lif, name="lif_benchmark")
 
 
+def _rosenbaum2017() -> NetworkParams:
+    # Rosenbaum, Smith, Kohn, Rubin & Doiron, Nat. Neurosci. 20, 107 (2017), Figs 3 and 4:
+    # 200x200 E, 100x100 I, 75x75 external Poisson neurons at 5 Hz; J = j / sqrt(50000).
+    e = EIF(tau_m=0.015, E_L=-60.0, V_T=-50.0, Delta_T=2.0, V_th=-10.0, V_re=-65.0,
+            tau_ref=0.0015, V_lb=-100.0)
+    i = EIF(tau_m=0.010, E_L=-60.0, V_T=-50.0, Delta_T=0.5, V_th=-10.0, V_re=-65.0,
+            tau_ref=0.0005, V_lb=-100.0)
+    return NetworkParams(
+        N=50000, q_E=0.8, q_I=0.2, q_X=5625 / 50000,
+        p_EE=0.05, p_EI=0.05, p_EX=0.25, p_IE=0.05, p_II=0.05, p_IX=0.08,
+        j_EE=40.0, j_EI=-400.0, j_EX=120.0, j_IE=120.0, j_II=-400.0, j_IX=120.0,
+        r_X=5.0, tau_E=0.006, tau_I=0.005, tau_X=0.007,
+        neuron_E=e, neuron_I=i, name="rosenbaum2017")
+
+
 PRESETS = {
     "akil2021": _akil2021,
     "akil2021_lif": _akil2021_lif,
     "brunel_lif": _brunel_lif,
     "lif_benchmark": _lif_benchmark,
+    "rosenbaum2017": _rosenbaum2017,
 }
