@@ -46,6 +46,7 @@ from meanfield.degree import DegreeModel, resolve_model
 from meanfield.labels import quantile_bins
 from meanfield.params import POPULATIONS, SOURCES, check_network_params, params_at_size
 from meanfield.seeding import SEED_RULE, resolve_seed, streams
+from meanfield.spatial import SpatialModel
 
 from ._util import check_memory
 from .network import Network, row_chunks, transpose_structure
@@ -549,7 +550,8 @@ def _bin_key(model, b, t_b):
 # ---------------------------------------------------------------------------- public
 def sample_network(params, model: DegreeModel | None = None, N: int | None = None, *,
                    seed=None, n_bins: int = 32, external: str = "count", bound_safety: float = 1.25,
-                   max_memory: float | None = None) -> Network:
+                   max_memory: float | None = None, layout: str | None = None,
+                   construction: str | None = None) -> Network:
     r"""Draw a network from a degree model: independent connections with P = p_ab m_ab.
 
     Parameters
@@ -582,6 +584,10 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
         p m <= q; a violation raises.
     max_memory : float, optional
         Byte budget; default: the memory the OS reports as available.
+    layout, construction : str, optional
+        Spatial models only (``DegreeModel.spatial``): passed to
+        ``graphs.spatial.sample_spatial_network`` (defaults "grid" and "bernoulli"), which
+        draws the network; ``n_bins``, ``external`` and ``bound_safety`` are then unused.
 
     Returns
     -------
@@ -632,6 +638,14 @@ def sample_network(params, model: DegreeModel | None = None, N: int | None = Non
     True
     """
     t_start = time.perf_counter()
+    if isinstance(model, SpatialModel):
+        from .spatial import sample_spatial_network
+        return sample_spatial_network(params, model, N, seed=seed, layout=layout or "grid",
+                                      construction=construction or "bernoulli",
+                                      max_memory=max_memory)
+    if layout is not None or construction is not None:
+        raise ValueError("layout and construction apply to spatial models only "
+                         "(DegreeModel.spatial)")
     params = params_at_size(params, N)
     model = resolve_model(model)
     n_bins = check_int("n_bins", n_bins, lo=1, hi=4096)

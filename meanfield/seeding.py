@@ -54,6 +54,7 @@ STREAM_KEYS = MappingProxyType({
     "external_indegree": 0x68620013,  # K_X of each neuron
     "recurrent": 0x68620014,          # recurrent synapses
     "external_sources": 0x68620015,   # identities of the external sources (explicit)
+    "positions": 0x68620016,          # positions of spatial networks (random layout)
     # sub-streams of "noise"
     "initial": 0x68620021,            # initial membrane potentials
     "external_input": 0x68620022,     # external Poisson events (NEST: its rng_seed)
