@@ -407,7 +407,10 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     params : NetworkParams
         Network parameters (j, p, q, neurons, r_X, synaptic time constants).
     model : DegreeModel, optional
-        Label distributions and kernels; default ``DegreeModel.homogeneous()``.
+        Label distributions and kernels; default ``DegreeModel.homogeneous()``. A spatial
+        model (``DegreeModel.spatial``) is solved by ``meanfield.spatial.solve_spatial``,
+        which returns a ``SpatialResult`` (``filter``, ``tol``, ``initial``, ``maxiter``
+        are passed on; the other options do not apply).
     N : int, optional
         Network size, >= 10; default ``params.N``. The balanced scaling keeps j, p, q.
     method : {"auto", "newton", "relaxation", "continuation", "newton_krylov"}
@@ -523,6 +526,10 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     (('colored', 'colored'), 5.792, 6.833)
     """
     t_start = time.perf_counter()
+    from .spatial import SpatialModel, solve_spatial    # spatial models: docs/theory.md section 12
+    if isinstance(model, SpatialModel):
+        return solve_spatial(params, model, N, filter=filter, tol=tol, initial=initial,
+                             maxiter=maxiter or 200)
     params = params_at_size(params, N)
     model = resolve_model(model)
     method = roots.check_method(method, SOLVE_METHODS)

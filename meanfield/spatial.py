@@ -430,7 +430,8 @@ def spatial_balance_conditions(params: NetworkParams, widths, tau_rate=None) -> 
                            "all uniform checks pass" if not failed
                            else "failed: " + ", ".join(failed),
                            "the uniform (n = 0) mode must have a positive, stable balanced state "
-                           "(meanfield.balance_conditions)")]
+                           "(meanfield.balance_conditions); where it has none, "
+                           "meanfield.semi_balanced gives the N -> infinity limit")]
     sX = min(widths["EX"], widths["IX"])
     sE_max, sE_min = max(widths["EE"], widths["IE"]), min(widths["EE"], widths["IE"])
     sI = max(widths["EI"], widths["II"])
@@ -696,11 +697,16 @@ class SpatialResult:
         Mean input and noise amplitude, mV.
     balanced : ndarray (2, M)
         Balanced-limit profile (``balanced_profile``) on the same grid, Hz.
+    gains : ndarray (2, 2)
+        Position- and kappa-averaged :math:`\partial r/\partial\mu` (Hz/mV) and
+        :math:`\partial r/\partial\sigma^2` (Hz/mV^2) of E and I at the solution, the input
+        of ``spatial_stability``.
     N : int
     converged : bool
     residual : float
         max |r - Phi(r)| / max r at the solution.
-    iterations : int
+    nfev : int
+        Evaluations of the self-consistency map.
     message : str
     time_s : float
     """
@@ -712,10 +718,11 @@ class SpatialResult:
     mu: np.ndarray
     sigma: np.ndarray
     balanced: np.ndarray
+    gains: np.ndarray
     N: int
     converged: bool
     residual: float
-    iterations: int
+    nfev: int
     message: str
     time_s: float
 
@@ -893,14 +900,16 @@ def solve_spatial(params: NetworkParams, model: SpatialModel, N: int | None = No
 
     v_size = int(np.prod(shape))
 
+    nfev = [0]
+
     def F(rv):
+        nfev[0] += 1
         r = rv.reshape(shape)
         return (r - mp.phi(r)[0]).ravel()
 
     prec = build_prec(r0)
     scale = max(float(np.max(r0)), 1.0)
     message = "converged"
-    iters = 0
     try:
         sol = newton_krylov(F, r0.ravel(), method="lgmres", inner_M=prec, f_tol=tol * scale,
                             maxiter=maxiter, line_search="armijo")
@@ -914,13 +923,17 @@ def solve_spatial(params: NetworkParams, model: SpatialModel, N: int | None = No
         converged = False
         message = f"newton_krylov failed: {e}"
     r = sol.reshape(shape)
-    phi, mu, sig = mp.phi(r)
+    phi, g_mu, g_sig, mu, sig = mp.phi(r, derivatives=True)
+    wts = np.outer(np.full(mp.M, 1.0 / mp.M), mp.wk)[None]
+    gains = np.stack([np.sum(g_mu * wts, axis=(1, 2)),
+                      np.sum(g_sig / np.maximum(2.0 * sig, 1e-12) * wts, axis=(1, 2))], axis=1)
     res = float(np.max(np.abs(r - phi))) / max(float(np.max(np.abs(r))), 1.0)
     converged = converged and res <= 10 * tol and bool(np.all(r > -1e-9))
     return SpatialResult(positions=mp.positions, kappa=np.asarray(mp.tk, float),
                          kappa_weights=np.asarray(mp.wk, float), rates=r, mu=mu, sigma=sig,
-                         balanced=bal, N=params.N, converged=converged, residual=res,
-                         iterations=iters, message=message, time_s=time.perf_counter() - t0)
+                         balanced=bal, gains=gains, N=params.N, converged=converged,
+                         residual=res,
+                         nfev=nfev[0], message=message, time_s=time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------- stability
