@@ -683,7 +683,7 @@ def _spatial(cls, dim, sigma, sigma_X, *, kappa=None, kappa_cv: float = 0.0,
 # ---------------------------------------------------------------------------- finite N
 @dataclass(frozen=True)
 class SpatialResult:
-    """Finite-N self-consistent rate profile of a spatial network (``solve_spatial``).
+    r"""Finite-N self-consistent rate profile of a spatial network (``solve_spatial``).
 
     Attributes
     ----------
