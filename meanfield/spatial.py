@@ -736,6 +736,46 @@ class SpatialResult:
         """Mean rate of E and I over positions and kappa, shape (2,), Hz."""
         return self.profile.mean(axis=1)
 
+    def rate_at(self, population, x, kappa=None, *, limit: bool = False) -> np.ndarray:
+        """Theory rate at positions ``x`` (and degree factors ``kappa``), Hz.
+
+        Periodic linear (bilinear on the torus) interpolation on the theory grid, linear in
+        kappa between its nodes (clamped at the end nodes). ``limit=True``: the balanced
+        profile instead (kappa ignored).
+        """
+        a = 0 if population in ("E", 0) else 1
+        x = np.asarray(x, float)
+        dim = 1 if self.positions.ndim == 1 else 2
+        M = self.positions.shape[0]
+        n = int(round(M ** (1.0 / dim)))
+        vals = self.balanced[a][:, None] if limit else self.rates[a]       # (M, n_k)
+        if not limit and kappa is not None and len(self.kappa) > 1:
+            k = np.clip(np.asarray(kappa, float), self.kappa[0], self.kappa[-1])
+            j = np.clip(np.searchsorted(self.kappa, k) - 1, 0, len(self.kappa) - 2)
+            w = (k - self.kappa[j]) / (self.kappa[j + 1] - self.kappa[j])
+            cols = (j, j + 1, w)
+        else:
+            cols = None
+        xs = x.reshape(len(x), -1) * n
+        i0 = np.floor(xs).astype(np.int64)
+        f = xs - i0
+        out = np.zeros(len(x))
+        corners = [(0,), (1,)] if dim == 1 else [(0, 0), (0, 1), (1, 0), (1, 1)]
+        for c in corners:
+            idx = np.zeros(len(x), dtype=np.int64)
+            wgt = np.ones(len(x))
+            for d in range(dim):
+                ii = (i0[:, d] + c[d]) % n
+                idx = idx * n + ii
+                wgt = wgt * (f[:, d] if c[d] else 1.0 - f[:, d])
+            if cols is None:      # no kappa given: the kappa average
+                v = vals[idx, :] @ self.kappa_weights if vals.shape[1] > 1 else vals[idx, 0]
+            else:
+                j, j1, w = cols
+                v = vals[idx, j] * (1 - w) + vals[idx, j1] * w
+            out += wgt * v
+        return out
+
 
 class _SpatialMap:
     """The self-consistency map r -> Phi(mu(r), sigma(r)) on the theory grid."""

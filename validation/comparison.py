@@ -270,8 +270,10 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
 
     Parameters
     ----------
-    theory : MeanFieldResult or None
-        Degree-space solution (``meanfield.solve``) for the network's params and model.
+    theory : MeanFieldResult, SpatialResult or None
+        Degree-space solution (``meanfield.solve``) for the network's params and model. A
+        ``SpatialResult`` (spatial models) is compared by position bins instead:
+        ``validation.spatial.compare_spatial`` (returns a ``SpatialComparison``).
     sim : SimulationResult
         ``validation.simulate`` of ``network`` (rates and recorded mean inputs).
     network : graphs.Network
@@ -298,6 +300,10 @@ def compare(theory, sim, network, *, network_theory=None, n_bins: int = 10,
     recorded inputs, i.e. :math:`\mu_j - E_L`. Its slope against the label grows like
     sqrt(N) where balance breaks (Case B) and stays O(1) where it holds.
     """
+    from meanfield.spatial import SpatialResult
+    if isinstance(theory, SpatialResult):      # spatial networks: by position (and kappa)
+        from .spatial import compare_spatial
+        return compare_spatial(theory, sim, network, n_bins=n_bins)
     n_bins = check_int("n_bins", n_bins, lo=1)
     quantiles = check_array("quantiles", quantiles, lo=0.0, hi=1.0).ravel()
     if sim.N != network.N:

@@ -238,7 +238,22 @@ def _per_neuron(name, value, N):
     return arr
 
 
-def _prepare(network, params, dt, n_steps, n0, drive, record, record_every, external):
+def _source_rates(network, params, rate_X):
+    """Per-source external rates (N_X,), Hz: ``rate_X`` checked, or r_X for every source."""
+    if rate_X is None:
+        return None
+    r = np.asarray(rate_X, dtype=float)
+    if r.shape != (params.N_X,) or not np.all(np.isfinite(r)) or np.any(r < 0):
+        raise ValueError(f"rate_X has shape {r.shape}; allowed: ({params.N_X},) finite rates "
+                         f">= 0 Hz, one per external source")
+    if network.ext_indptr is None or network.ext_indices is None:
+        raise ValueError("rate_X needs explicit external sources (network.ext_indptr is None); "
+                         "sample the network with explicit sources (e.g. a spatial network)")
+    return r
+
+
+def _prepare(network, params, dt, n_steps, n0, drive, record, record_every, external,
+             rate_X=None):
     N, N_E = params.N, params.N_E
     pop = np.asarray(network.population, dtype=np.int8)
     neurons = params.neurons
@@ -285,7 +300,7 @@ def _prepare(network, params, dt, n_steps, n0, drive, record, record_every, exte
         x_indptr, x_indices = transpose_structure(ext_indptr, ext_indices.astype(np.intp), n_src)
         x_indptr = np.ascontiguousarray(x_indptr, dtype=np.int64)
         x_indices = np.ascontiguousarray(x_indices, dtype=np.int32)
-        lam = np.full(n_src, params.r_X * dt)
+        lam = np.full(n_src, params.r_X * dt) if rate_X is None else rate_X * dt
     else:
         k_X = np.asarray(network.k_X, dtype=float)
         if np.any(k_X < 0):
@@ -294,6 +309,10 @@ def _prepare(network, params, dt, n_steps, n0, drive, record, record_every, exte
         x_indptr = np.zeros(1, np.int64)
         x_indices = np.zeros(0, np.int32)
         lam = k_X * (params.r_X * dt)
+        if rate_X is not None:   # independent inputs at the summed rate of each neuron's sources
+            rows = np.repeat(np.arange(N), np.diff(np.asarray(network.ext_indptr, np.int64)))
+            lam = np.bincount(rows, weights=rate_X[np.asarray(network.ext_indices)],
+                              minlength=N) * dt
 
     if record is None:
         rec_ids = np.zeros(0, np.int64)
@@ -679,7 +698,7 @@ def _finalise(s: _Setup, st: _State, network, params, n_done, U_start, ext_count
 def simulate(network: Network, params: NetworkParams | None = None, T: float | None = None,
              dt: float = 1e-4, *, seed=None, record=None, burn_in: float = 0.2,
              record_every: int = 1, V0=None, drive=0.0, external: str = "poisson",
-             backend: str = "auto", progress=None) -> SimulationResult:
+             backend: str = "auto", progress=None, rate_X=None) -> SimulationResult:
     r"""Simulate a LIF/EIF network with exponential synapses on a realised graph.
 
     Parameters
@@ -725,6 +744,11 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     progress : bool or None
         Progress bar on stderr after 2 s of wall time (``validation.progress.progress_bar``,
         needs tqdm): None (default) only on a terminal, False never, True always.
+    rate_X : array_like (N_X,), optional
+        Rate of each external source, Hz (default ``r_X`` for all), e.g. a localised
+        stimulus on a spatial network (``graphs.sample_spatial_network``; docs/theory.md
+        section 12). Needs explicit external sources. With ``external="poisson"`` neuron j
+        receives independent Poisson input at :math:`\sum_{k \to j} r_{X,k}`.
 
     Returns
     -------
@@ -826,7 +850,8 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     N = params.N
     pop = np.asarray(network.population, dtype=np.int8)
     drive = _per_neuron("drive", drive, N)
-    s = _prepare(network, params, dt, n_steps, n0, drive, record, record_every, external)
+    s = _prepare(network, params, dt, n_steps, n0, drive, record, record_every, external,
+                 _source_rates(network, params, rate_X))
 
     root, seed_rec = resolve_seed(seed)
     noise = streams(root, "noise.initial", "noise.external_input")
