@@ -780,7 +780,7 @@ class SpatialResult:
 class _SpatialMap:
     """The self-consistency map r -> Phi(mu(r), sigma(r)) on the theory grid."""
 
-    def __init__(self, params, model: SpatialModel, n_side, filter):
+    def __init__(self, params, model: SpatialModel, n_side, filter, table=None):
         from ._phi import PopulationTransfer, resolve_filter
         self.params = params
         self.dim = model.space_dim
@@ -819,7 +819,9 @@ class _SpatialMap:
         # EIF rates from a spline table (relative error ~1e-5) above _TABLE_POINTS points,
         # by direct threshold integration below
         self.transfer = PopulationTransfer(params, resolve_filter(params, filter),
-                                           (idx[0], idx[1]), table=n_pts > _TABLE_POINTS)
+                                           (idx[0], idx[1]),
+                                           table=(n_pts > _TABLE_POINTS) if table is None
+                                           else bool(table))
 
     def _conv(self, v, key):
         gh = self.ghat[key]
@@ -853,7 +855,7 @@ class _SpatialMap:
 
 def solve_spatial(params: NetworkParams, model: SpatialModel, N: int | None = None, *,
                   n_side: int | None = None, filter: str = "auto", tol: float = 1e-8,
-                  maxiter: int = 200, initial=None) -> SpatialResult:
+                  maxiter: int = 200, initial=None, table: bool | None = None) -> SpatialResult:
     r"""Finite-N self-consistent rate profile :math:`r_a(x)` (and :math:`r_a(x, \kappa)`).
 
     Parameters
@@ -873,7 +875,11 @@ def solve_spatial(params: NetworkParams, model: SpatialModel, N: int | None = No
     maxiter : int
         Newton-Krylov iterations, >= 1.
     initial : ndarray (2, M, n_k), optional
-        Warm start; default the balanced profile (clipped at 0.01 Hz).
+        Warm start; default the balanced profile (clipped to [0.01 Hz, 10 max|r_uniform| +
+        10 Hz]).
+    table : bool, optional
+        EIF rates from a spline table (relative error about 1e-5, far faster) instead of
+        threshold integration at every point; default: above 4096 points.
 
     Returns
     -------
@@ -903,12 +909,15 @@ def solve_spatial(params: NetworkParams, model: SpatialModel, N: int | None = No
                                                                        hi=4096)
     check_in_range("tol", tol, 0.0, 1.0, lo_open=True)
     maxiter = check_int("maxiter", maxiter, lo=1)
-    mp = _SpatialMap(params, model, n_side, filter)
+    mp = _SpatialMap(params, model, n_side, filter, table)
     bal = balanced_profile(params, model.widths, dim=model.space_dim, n_side=n_side,
                            input_profile=model.input_profile)
     shape = (2, mp.M, mp.nk)
     if initial is None:
-        r0 = np.repeat(np.maximum(bal, 0.01)[:, :, None], mp.nk, axis=2)
+        # the balanced profile, clipped: where the ordering of the widths is violated it
+        # oscillates with huge amplitude at fine scales (no balanced state)
+        cap = 10.0 * float(np.max(np.abs(balance_conditions(params).rates))) + 10.0
+        r0 = np.repeat(np.clip(bal, 0.01, cap)[:, :, None], mp.nk, axis=2)
     else:
         r0 = np.asarray(initial, float).reshape(shape)
 
