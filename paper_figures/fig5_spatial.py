@@ -250,9 +250,11 @@ CLAIM_IDS = ("fig5.uniform_rates", "fig5.bump_bins_agree", "fig5.violated_spread
 
 UNIFORM_TOL = 0.10
 """Relative tolerance of (a): the colored-noise EIF theory against simulation."""
-PEAK_RATIO = 5.0
-"""(d): a wave number 'stands out' when its power exceeds 5x the median over wave numbers
-(averaged periodograms of >= 20 windows: the noise floor fluctuates by ~1/sqrt(20))."""
+PEAK_RATIO = 10.0
+"""(d): a wave number 'stands out' when its power exceeds 10x the median over wave numbers.
+Measured (quick mode): a Turing pattern lifts its wave number ~270x above the median; in
+the stable network the damped modes near the most amplified wave number reach ~5x (the
+periodograms average >= 20 windows of 50 ms, so pure noise would stay below ~2x)."""
 
 
 def check_claims(data) -> list:
