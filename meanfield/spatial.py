@@ -832,21 +832,26 @@ class _SpatialMap:
         out = np.fft.irfft2(np.fft.rfft2(v.reshape(shp)) * gh[:, : n // 2 + 1], s=(n, n))
         return out.reshape(v.shape)
 
-    def moments(self, r):
-        """mu, sigma (2, M, nk) from rates r (2, M, nk)."""
+    def moments(self, r, with_sources=False):
+        """mu, sigma (2, M, nk) from rates r (2, M, nk); optionally the E, I, X shares of sigma^2."""
         rbar = r @ self.wk                                      # (2, M) kappa-averaged
         mu = self.EL[:, None, None] + self.mu_X.copy()
-        var = self.var_X.copy()
+        var_src = np.zeros((3,) + mu.shape)
+        var_src[2] = self.var_X
         for ia, a in enumerate(POPULATIONS):
             for ib, b in enumerate(POPULATIONS):
                 c = self._conv(rbar[ib], a + b)[:, None] * self.fk[b][None, :]
                 mu[ia] += self.cmu[ia, ib] * c
-                var[ia] += self.csig[ia, ib] * c
-        return mu, np.sqrt(np.maximum(var, 0.0))
+                var_src[ib, ia] += self.csig[ia, ib] * c
+        var = var_src.sum(axis=0)
+        sig = np.sqrt(np.maximum(var, 0.0))
+        return (mu, sig, var_src, var) if with_sources else (mu, sig)
 
     def phi(self, r, derivatives=False):
-        mu, sig = self.moments(r)
-        out = self.transfer.evaluate(mu.ravel(), sig.ravel(), np.zeros(mu.size), derivatives)
+        mu, sig, var_src, var = self.moments(r, with_sources=True)
+        # effective synaptic filter per point (time constant and factor on sigma), as solve
+        tau_s, scale, _, _ = self.transfer.filter_terms(var_src.reshape(3, -1), var.ravel())
+        out = self.transfer.evaluate(mu.ravel(), sig.ravel(), tau_s, derivatives, scale=scale)
         shape = mu.shape
         if derivatives:
             return (out[0].reshape(shape), out[1].reshape(shape), out[2].reshape(shape), mu, sig)
