@@ -4,7 +4,8 @@
         [--missing]
 
 One table per distinct neuron of the presets (``akil2021`` EIF, ``akil2021_lif``,
-``brunel_lif`` and ``lif_benchmark`` LIF, ``rosenbaum2017`` EIF E and I), so that ``solve`` on a preset never waits for a
+``brunel_lif`` and ``lif_benchmark`` LIF, ``rosenbaum2017`` EIF E and I), so that ``solve``
+on a preset never waits for a
 build (``filter="auto"`` is the filtered-noise transfer wherever tau_s > 0): the ratio
 of ``colored_rate`` to the white-noise rate on the nodes of ``meanfield._colored_table``
 (20 x 9 x 12 = 2,160 two-dimensional Fokker-Planck solves each). Prints the wall time, the

@@ -248,8 +248,9 @@ CLAIM_IDS = ("fig5.uniform_rates", "fig5.bump_bins_agree", "fig5.violated_spread
              "fig5.instability_wave_number", "fig5.stable_no_pattern",
              "fig5.indegree_rates_fall")
 
-UNIFORM_TOL = 0.10
-"""Relative tolerance of (a): the colored-noise EIF theory against simulation."""
+UNIFORM_TOL = 0.05
+"""Relative tolerance of (a), the issue's bar: the colored-noise EIF theory against simulation
+(measured 1.8 % in quick mode)."""
 PEAK_RATIO = 10.0
 """(d): a wave number 'stands out' when its power exceeds 10x the median over wave numbers.
 Measured (quick mode): a Turing pattern lifts its wave number ~270x above the median; in

@@ -49,7 +49,7 @@ def test_good_data_passes_every_claim_and_ids_are_stable():
 
 def test_each_claim_fails_just_outside_its_bar():
     cases = {
-        "fig5.uniform_rates": lambda d: d["a"][1].update(sim=[3.5 * 1.11, 6.0]),
+        "fig5.uniform_rates": lambda d: d["a"][1].update(sim=[3.5 * 1.06, 6.0]),
         "fig5.bump_bins_agree": lambda d: d["b"]["E"]["agree"].__setitem__(3, False),
         "fig5.violated_spread_exponent": lambda d: d["c"]["violated"].update(sim_exponent=0.34),
         "fig5.respected_spread_exponent": lambda d: d["c"]["respected"].update(sim_exponent=0.21),
