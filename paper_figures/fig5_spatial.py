@@ -33,7 +33,7 @@ from meanfield.spatial import grid_positions, solve_spatial, spatial_stability
 from validation import simulate
 from validation.spatial import compare_spatial
 
-from .claims import Claim
+from .claims import FIG5_CLAIM_IDS, Claim
 
 PRESET = "rosenbaum2017"
 FILTER = "colored"
@@ -243,10 +243,7 @@ def plot(data):
     return fig
 
 
-CLAIM_IDS = ("fig5.uniform_rates", "fig5.bump_bins_agree", "fig5.violated_spread_exponent",
-             "fig5.respected_spread_exponent", "fig5.theory_spread_exponents",
-             "fig5.instability_wave_number", "fig5.stable_no_pattern",
-             "fig5.indegree_rates_fall")
+CLAIM_IDS = FIG5_CLAIM_IDS
 
 UNIFORM_TOL = 0.05
 """Relative tolerance of (a), the issue's bar: the colored-noise EIF theory against simulation
