@@ -19,10 +19,11 @@ mode, equation (12.1):
 
 with :math:`f(x)` the external rate profile relative to ``params.r_X``
 (:math:`r_X(x) = r_X f(x)`). On a regular grid of M points the discretised equations
-:math:`\sum_b w_{ab} M^{-1} \sum_j g_{ab}(x_i - x_j) r_b(x_j) + X_a(x_i) = 0` are
-circulant: the discrete Fourier transform diagonalises them with the aliased coefficients
-:math:`\hat g(k) = \sum_m \tilde g(k + m M)` (Poisson summation), which is what
-``balanced_profile`` uses, so that it solves the discretised equations exactly.
+:math:`\sum_b w_{ab} \sum_j G_{ab}(x_i - x_j) r_b(x_j) + X_a(x_i) = 0`, with
+:math:`G = g / \sum_j g(x_j)` the kernel normalised to grid mean 1, are circulant: the
+discrete Fourier transform diagonalises them with the aliased coefficients
+:math:`\hat g(k) = \sum_m \tilde g(k + m M) / \sum_m \tilde g(m M)` (Poisson summation),
+which is what ``balanced_profile`` uses, so that it solves the discretised equations exactly.
 
 What is here: kernels and their coefficients (``wrapped_gaussian``, ``kernel_fourier``,
 ``convolve``), the balanced profile per mode (``balanced_profile``), the named existence
