@@ -705,7 +705,7 @@ class SpatialResult:
     N : int
     converged : bool
     residual : float
-        max |r - Phi(r)| / max r at the solution.
+        :math:`\max|r - \Phi(r)| / \max r` at the solution.
     nfev : int
         Evaluations of the self-consistency map.
     message : str
@@ -881,7 +881,7 @@ def solve_spatial(params: NetworkParams, model: SpatialModel, N: int | None = No
     maxiter : int
         Newton-Krylov iterations, >= 1.
     initial : ndarray (2, M, n_k), optional
-        Warm start; default the balanced profile (clipped to [0.01 Hz, 10 max|r_uniform| +
+        Warm start; default the balanced profile (clipped to [0.01 Hz, 10 max abs(r_uniform) +
         10 Hz]).
     table : bool, optional
         EIF rates from a spline table (relative error about 1e-5, far faster) instead of
@@ -999,7 +999,7 @@ class SpatialStability:
     Attributes
     ----------
     n : ndarray (n_k,)
-        Wave numbers |n| examined (integers on the ring; radial values on the torus).
+        Wave numbers :math:`|n|` examined (integers on the ring; radial values on the torus).
     eigenvalues : ndarray (n_k, 2), complex
         Eigenvalues of the linearised dynamics per wave number, 1/s (sorted by real part,
         largest first).
@@ -1059,8 +1059,8 @@ def spatial_stability(params: NetworkParams, widths, gains, *, N: int | None = N
     Fourier mode n, :math:`\dot{\delta s} = T^{-1}(-I + G C(n))\delta s` with
     :math:`C_{ab}(n) = \tilde g_{ab}(n)(\tau_{m,a} J_{ab} K_{ab})` (and the variance part),
     :math:`G = \mathrm{diag}(\partial r_a/\partial\mu_a)`, :math:`T = \mathrm{diag}(\tau_E,
-    \tau_I)`; on the torus the modes depend on |n| only (isotropic kernels), examined at
-    integer |n|.
+    \tau_I)`; on the torus the modes depend on :math:`|n|` only (isotropic kernels),
+    examined at integer :math:`|n|`.
     """
     params = params_at_size(params, N)
     if not isinstance(widths, Mapping):
