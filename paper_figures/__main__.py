@@ -32,7 +32,7 @@ CLAIMS_FILE = "claims.json"
 """Name of the file in the output folder holding every figure's judged claims."""
 
 FIGURES = ("fig0_transfer", "fig1_indegree_breaks_balance", "fig2_assortative_restores",
-           "fig3_counterexample_crossover", "fig4_semibalanced")
+           "fig3_counterexample_crossover", "fig4_semibalanced", "fig5_spatial")
 
 
 def run(names, quick: bool, out: pathlib.Path, *, seed: int = 0, stream=None) -> bool:

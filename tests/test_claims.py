@@ -25,13 +25,13 @@ import pytest
 from meanfield.scaling import ExponentFit, fit_exponent, fit_exponent_se
 from paper_figures import (fig0_transfer, fig1_indegree_breaks_balance,
                            fig2_assortative_restores, fig3_counterexample_crossover,
-                           fig4_semibalanced)
+                           fig4_semibalanced, fig5_spatial)
 from paper_figures.__main__ import FIGURES
 from paper_figures.claims import EXPONENT_SE_MAX, EXPONENT_TOL, Claim
 
 FIGS = {"fig0": fig0_transfer, "fig1": fig1_indegree_breaks_balance,
         "fig2": fig2_assortative_restores, "fig3": fig3_counterexample_crossover,
-        "fig4": fig4_semibalanced}
+        "fig4": fig4_semibalanced, "fig5": fig5_spatial}
 
 # The pinned claims, written out here (not imported) so that a claim dropped, renamed or
 # added in a figure module turns these tests red.
@@ -51,8 +51,11 @@ IDS = {
     "fig3": ["fig3.feasible_A", "fig3.sign_A", "fig3.agree_E", "fig3.agree_I", "fig3.crossover"],
     "fig4": ["fig4.limit_low_end_active", "fig4.limit_means", "fig4.active_fraction_falls",
              "fig4.distance_falls", "fig4.sim_active_fraction_falls", "fig4.sim_means_approach"],
+    "fig5": ["fig5.uniform_rates", "fig5.bump_bins_agree", "fig5.violated_spread_exponent",
+             "fig5.respected_spread_exponent", "fig5.theory_spread_exponents",
+             "fig5.instability_wave_number", "fig5.stable_no_pattern", "fig5.indegree_rates_fall"],
 }
-N_CLAIMS = 49
+N_CLAIMS = 57
 
 DATA = pathlib.Path(__file__).parent / "data"
 

@@ -4,7 +4,7 @@ Run from the repository root (about a minute on one core):
 
     PYTHONPATH=$PWD python tests/data/make_claims_data.py
 
-It runs ``compute(quick=True, seed=0)`` of every figure (fig0 ... fig4), drops what no
+It runs ``compute(quick=True, seed=0)`` of every figure (fig0 ... fig5), drops what no
 claim uses (the theory's mu
 profile; Fig 4's finite-N theory profiles; the EIF side runs of Figs 1 and 2 are kept,
 their claims ``eif_rate``/``eif_agree`` use them), rounds floats to 6 significant digits (not
@@ -80,12 +80,12 @@ def main() -> int:
     sys.path.insert(0, str(HERE.parents[1]))
     from paper_figures import (fig0_transfer, fig1_indegree_breaks_balance,
                                fig2_assortative_restores, fig3_counterexample_crossover,
-                               fig4_semibalanced)
+                               fig4_semibalanced, fig5_spatial)
 
     data = {}
     for key, mod in (("fig0", fig0_transfer), ("fig1", fig1_indegree_breaks_balance),
                      ("fig2", fig2_assortative_restores), ("fig3", fig3_counterexample_crossover),
-                     ("fig4", fig4_semibalanced)):
+                     ("fig4", fig4_semibalanced), ("fig5", fig5_spatial)):
         data[key] = mod.compute(quick=True, seed=0)
         if key == "fig4":          # the theory profiles are drawn, not judged
             for t in data[key]["theory"]:
