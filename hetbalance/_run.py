@@ -50,7 +50,41 @@ def solve_summary(res: MeanFieldResult):
     return scalars, arrays
 
 
+def spatial_solve_summary(res):
+    """Scalars and arrays of a spatial theory result (``meanfield.spatial.SpatialResult``)."""
+    prof = res.profile
+    pops = {pop: {"mean_rate": float(res.population_rates[a]),
+                  "rate_min": float(prof[a].min()), "rate_max": float(prof[a].max()),
+                  "limit_min": float(res.balanced[a].min()),
+                  "limit_max": float(res.balanced[a].max())}
+            for a, pop in enumerate(POPULATIONS)}
+    scalars = {"N": res.N, "converged": res.converged, "residual": res.residual,
+               "nfev": res.nfev, "message": res.message, "wall_time": res.time_s,
+               "populations": pops}
+    arrays = {k: np.asarray(getattr(res, k)) for k in
+              ("positions", "kappa", "kappa_weights", "rates", "mu", "sigma", "balanced",
+               "gains")}
+    arrays["profile"] = prof
+    return scalars, arrays
+
+
 # =============================================================================== simulation
+def spatial_rate_X(params: NetworkParams, model, net):
+    """Per-source external rates (N_X,) of a spatial network with an input profile, or None.
+
+    ``params.r_X`` times ``model.input_profile`` at the external neurons' positions (None
+    when the model has no input profile: every source at ``r_X``).
+    """
+    from meanfield.spatial import SpatialModel, grid_positions
+
+    if not isinstance(model, SpatialModel) or model.input_profile is None:
+        return None
+    sp = net.provenance["spatial"]
+    x = (np.asarray(sp["x_positions"], float) if sp.get("x_positions") is not None
+         else grid_positions(sp["x_side"], sp["dim"]))
+    return params.r_X * model.ext_profile(x)
+
+
 def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, progress=None):
     """Sample a network from (params, model) and simulate it.
 
@@ -73,7 +107,8 @@ def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, p
     net = sample_network(params, model, seed=settings["seed"])
     t_sample = time.perf_counter() - t0
     sim = simulate(net, params, T=settings["T"], dt=settings["dt"], seed=settings["seed"],
-                   burn_in=settings["burn_in"], backend=settings["backend"], progress=progress)
+                   burn_in=settings["burn_in"], backend=settings["backend"], progress=progress,
+                   rate_X=spatial_rate_X(params, model, net))
     return net, sim, t_sample
 
 

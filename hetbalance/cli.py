@@ -29,7 +29,7 @@ from .results import git_revision, provenance, write_json, write_npz
 __all__ = ["main", "build_parser"]
 
 PROG = "hetbalance"
-MODELS = ("homogeneous", "recurrent_indegree", "all_indegree", "assortative")
+MODELS = ("homogeneous", "recurrent_indegree", "all_indegree", "assortative", "spatial")
 DISTS = ("gamma", "lognormal", "normal", "uniform")
 PRESET_DESCRIPTIONS = {
     "akil2021": "EIF network of Akil, Rosenbaum & Josic (2021)",
@@ -72,16 +72,34 @@ def _add_network_options(p, *, with_N=True):
                         "[model], else homogeneous); overrides the file's [model]")
     g.add_argument("--cv", type=float, metavar="CV",
                    help="coefficient of variation of the in-degree label (dimensionless, "
-                        ">= 0; default 0.2); --model recurrent_indegree or all_indegree only")
+                        ">= 0; default 0.2, with --model spatial 0 = no degree factor); --model "
+                        "recurrent_indegree, all_indegree or spatial only")
     g.add_argument("--dist", choices=DISTS, metavar="DIST",
                    help="distribution of the in-degree label (mean 1): " + ", ".join(DISTS)
-                        + " (default gamma); --model recurrent_indegree or all_indegree only")
+                        + " (default gamma); --model recurrent_indegree, all_indegree or "
+                          "spatial only")
     g.add_argument("--c", type=float, metavar="C",
                    help="assortativity c of the kernel m(t, t') = t t' + c (t-1)(t'-1) "
                         "(dimensionless; default 3.0); --model assortative only")
     g.add_argument("--support", type=float, nargs=2, metavar=("LO", "HI"),
                    help="uniform label support of --model assortative (dimensionless, "
                         "mean (LO+HI)/2 must be 1; default 0.5 1.5)")
+    g.add_argument("--dim", type=int, metavar="D",
+                   help="--model spatial: 1 (unit ring) or 2 (unit torus); default 1")
+    g.add_argument("--sigma", type=float, nargs="+", metavar="S",
+                   help="--model spatial (required): width of the recurrent wrapped-Gaussian "
+                        "kernels, in units of the side length, in (0, 1]: one value for all "
+                        "four pairs or two, sigma_E sigma_I, by presynaptic population")
+    g.add_argument("--sigma-X", type=float, nargs="+", metavar="S", dest="sigma_X",
+                   help="--model spatial (required): width of the external kernels, (0, 1]: "
+                        "one value or two, sigma_EX sigma_IX")
+    g.add_argument("--n-side", type=int, metavar="M",
+                   help="--model spatial: theory grid points per dimension (default 256 on "
+                        "the ring, 64 on the torus)")
+    g.add_argument("--bump", type=float, nargs=3, metavar=("CENTRE", "WIDTH", "AMPLITUDE"),
+                   help="--model spatial: localised input r_X(x) = r_X (1 + AMPLITUDE "
+                        "exp(-d^2 / (2 WIDTH^2))), d the distance to CENTRE (units of the side "
+                        "length; default: uniform input)")
 
 
 def _add_solver_options(p):
@@ -234,10 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
 # =============================================================================== setup
 def _cli_model(args):
     """Return the DegreeModel the --model/--cv/--dist/--c/--support options ask for, or None."""
-    flags = {"--cv": args.cv, "--dist": args.dist, "--c": args.c, "--support": args.support}
-    uses = {"--cv": ("recurrent_indegree", "all_indegree"),
-            "--dist": ("recurrent_indegree", "all_indegree"),
-            "--c": ("assortative",), "--support": ("assortative",)}
+    flags = {"--cv": args.cv, "--dist": args.dist, "--c": args.c, "--support": args.support,
+             "--dim": args.dim, "--sigma": args.sigma, "--sigma-X": args.sigma_X,
+             "--n-side": args.n_side, "--bump": args.bump}
+    uses = {"--cv": ("recurrent_indegree", "all_indegree", "spatial"),
+            "--dist": ("recurrent_indegree", "all_indegree", "spatial"),
+            "--c": ("assortative",), "--support": ("assortative",),
+            **{k: ("spatial",) for k in ("--dim", "--sigma", "--sigma-X", "--n-side", "--bump")}}
     for flag, value in flags.items():
         if value is not None and args.model not in uses[flag]:
             got = "no --model given" if args.model is None else f"got --model {args.model}"
@@ -250,8 +271,39 @@ def _cli_model(args):
     if args.model == "assortative":
         support = (0.5, 1.5) if args.support is None else tuple(args.support)
         return DegreeModel.assortative(3.0 if args.c is None else args.c, support)
+    if args.model == "spatial":
+        return _spatial_cli_model(args)
     ctor = getattr(DegreeModel, args.model)
     return ctor(args.dist or "gamma", 0.2 if args.cv is None else args.cv)
+
+
+def _spatial_cli_model(args):
+    """``DegreeModel.spatial`` from --dim, --sigma, --sigma-X, --cv, --dist, --n-side, --bump."""
+    from meanfield.spatial import GaussianBump
+
+    for flag, value in (("--sigma", args.sigma), ("--sigma-X", args.sigma_X)):
+        if value is None:
+            raise UsageError(f"--model spatial needs {flag} (kernel width(s) in units of the "
+                             f"side length, in (0, 1])")
+        if len(value) > 2:
+            raise UsageError(f"{flag} takes one or two values, got {len(value)}")
+    sig = args.sigma[0] if len(args.sigma) == 1 else tuple(args.sigma)
+    sig_X = args.sigma_X[0] if len(args.sigma_X) == 1 else tuple(args.sigma_X)
+    kw = {}
+    if args.cv is not None:
+        kw["kappa_cv"] = args.cv
+        kw["kappa"] = args.dist or "gamma"
+    elif args.dist is not None:
+        raise UsageError("--dist with --model spatial needs --cv (the CV of the degree factor)")
+    if args.n_side is not None:
+        kw["n_side"] = args.n_side
+    if args.bump is not None:
+        kw["input_profile"] = GaussianBump(*args.bump)
+    return DegreeModel.spatial(1 if args.dim is None else args.dim, sig, sig_X, **kw)
+
+
+def _is_spatial(model) -> bool:
+    return model.spec.get("constructor") == "spatial"
 
 
 def _setup(args):
@@ -330,9 +382,55 @@ def _save_plot(fig, path):
 
 
 # =============================================================================== commands
+def _print_spatial_theory(res):
+    print(f"spatial theory (meanfield.solve_spatial): N = {res.N}, {res.positions.shape[0]} "
+          f"grid positions, {'converged' if res.converged else 'did NOT converge'} (residual "
+          f"{res.residual:.2g}, {res.nfev} map evaluations, {res.time_s:.2f} s)")
+    print(f"{'pop':<4} {'rate (Hz)':>10} {'min':>8} {'max':>8}   balanced limit min / max (Hz)")
+    prof = res.profile
+    for a, pop in enumerate(POPULATIONS):
+        print(f"{pop:<4} {res.population_rates[a]:>10.4f} {prof[a].min():>8.4f} "
+              f"{prof[a].max():>8.4f}   {res.balanced[a].min():.4f} / {res.balanced[a].max():.4f}")
+
+
+def _print_spatial_comparison(cmp, dim):
+    """Theory against simulation by position bin (each bin on the ring; a summary on the torus)."""
+    for pc in cmp.populations:
+        agree = pc.agreement()
+        judged = (pc.count >= 200) & (pc.theory_rate >= 1.0)
+        print(f"{pc.population}: {len(pc.count)} position bins, {int(judged.sum())} judged (>= 200 "
+              f"neurons, theory >= 1 Hz), {int((agree & judged).sum())} agree within max(10%, "
+              f"0.3 Hz, 3 SE); spread of net mean input across bins {pc.net_input_spread:.3g} mV")
+        if dim != 1:
+            continue
+        print(f"  {'x':>6} {'count':>6} {'sim (Hz)':>9} {'SE':>6} {'theory':>8} {'limit':>8}")
+        for i in range(len(pc.count)):
+            print(f"  {pc.centers[i]:>6.3f} {int(pc.count[i]):>6} {pc.sim_rate[i]:>9.3f} "
+                  f"{pc.sim_se[i]:>6.3f} {pc.theory_rate[i]:>8.3f} {pc.limit_rate[i]:>8.3f}"
+                  + ("" if agree[i] else "  disagrees"))
+
+
+def _cmd_solve_spatial(args, argv, params, model) -> int:
+    if args.plot:
+        raise UsageError("--plot is not available for spatial models (plot SpatialResult.profile "
+                         "yourself, or see paper_figures.fig5_spatial)")
+    res = _run.run_solve(params, model, {"filter": args.filter, "tol": args.tol,
+                                         **({"maxiter": args.maxiter} if args.maxiter else {})})
+    _print_spatial_theory(res)
+    scalars, arrays = _run.spatial_solve_summary(res)
+    _write(args, "solve", params, model, scalars, arrays, argv=argv)
+    if not res.converged:
+        print(f"hetbalance solve: the spatial solver did not converge: {res.message}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_solve(args, argv) -> int:
     params, model, _, source = _setup(args)
     print(_header("solve", params, model, source))
+    if _is_spatial(model):
+        return _cmd_solve_spatial(args, argv, params, model)
     res = _run.run_solve(params, model, _solve_options(args))
     print(res.summary())
     pops = "; ".join(f"{pop}: balance index {np.nanmedian(res.balance_index[a]):.3g}, "
@@ -356,6 +454,9 @@ def _cmd_simulate(args, argv) -> int:
 
     params, model, from_file, source = _setup(args)
     settings = _simulation_settings(args, params, from_file)
+    if _is_spatial(model) and args.plot and args.compare:
+        raise UsageError("--plot with --compare is not available for spatial models (the "
+                         "comparison is printed by position bin)")
     print(_header("simulate", params, model, source))
     print(f"simulation: T = {settings['T']:g} s, dt = {settings['dt']:g} s, burn-in "
           f"{settings['burn_in']:g} s, seed {settings['seed']}, backend {settings['backend']}")
@@ -376,7 +477,18 @@ def _cmd_simulate(args, argv) -> int:
         print(f"{pop:<4} {q['mean_rate']:>10.3f} {q['mean_cv']:>7.3f} {q['fraction_silent']:>7.3f}"
               f"   {mi['E']:+8.2f} / {mi['I']:+8.2f} / {mi['X']:+8.2f} = "
               f"{q['mean_net_input']:+.2f}")
-    if args.compare:
+    if args.compare and _is_spatial(model):
+        th = _run.run_solve(params, model, {})
+        _print_spatial_theory(th)
+        cmp = compare(th, sim, net)
+        _print_spatial_comparison(cmp, model.space_dim)
+        scalars["theory"] = {pop: {"mean_rate": float(th.population_rates[a]),
+                                   "converged": bool(th.converged),
+                                   "bins_agree": int(cmp[pop].agreement().sum()),
+                                   "n_bins": int(len(cmp[pop].count)),
+                                   "net_input_spread": float(cmp[pop].net_input_spread)}
+                             for a, pop in enumerate(POPULATIONS)}
+    elif args.compare:
         th = _run.run_solve(params, model, {})
         cmp = compare(th, sim, net)
         print(cmp.summary())
@@ -407,8 +519,10 @@ def _cmd_sweep(args, argv) -> int:
     params, model, from_file, source = _setup(args)
     if args.jobs < 1:
         raise UsageError(f"--jobs = {args.jobs} is out of range; allowed: integers >= 1")
-    if model.spec.get("constructor") not in MODELS + ("separable",):
-        raise UsageError(f"model {model.name!r} cannot be swept (no serialisable spec)")
+    if model.spec.get("constructor") not in MODELS + ("separable",) or _is_spatial(model):
+        raise UsageError(f"model {model.name!r} cannot be swept ("
+                         + ("spatial models: use meanfield.solve_spatial in a loop)"
+                            if _is_spatial(model) else "no serialisable spec)"))
     settings = _simulation_settings(args, params, from_file) if args.simulate else None
     print(_header("sweep", params, model, source))
     points = [dict(params=params, model_spec=model.spec, N=int(N),

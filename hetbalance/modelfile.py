@@ -61,6 +61,14 @@ Tables and keys:
   (``LabelDistribution.to_dict``; inline, or as the sub-table ``[model.dist]`` the writer
   writes). TOML has no null: a key that is absent takes the constructor's default (the
   writer omits ``None`` entries).
+- A spatial ``[model]`` (``constructor = "spatial"``, docs/theory.md section 12) takes the
+  arguments of ``DegreeModel.spatial``: ``dim`` (1 ring, 2 torus), ``sigma`` (a number for
+  all four recurrent pairs, ``[sigma_E, sigma_I]`` by presynaptic population, or a table
+  ``{EE, EI, IE, II}``) and ``sigma_X`` (a number or ``{EX, IX}``), widths in units of the
+  side length in (0, 1]; optional ``kappa`` (a distribution, as ``dist``), ``kappa_cv``,
+  ``in_sources``, ``n_side``, ``n_kappa`` and ``input_profile``: absent (uniform input) or
+  ``{kind = "gaussian_bump", centre = 0.5, width = 0.1, amplitude = 1.0}``
+  (``meanfield.spatial.GaussianBump``; a callable profile cannot be written).
 - ``[simulation]``: ``T``, ``dt``, ``burn_in`` (s), ``seed``, ``backend``, checked (with the
   network's time constants) by ``validation.simulator.check_settings``, i.e. by the rules
   of ``simulate``; absent keys take ``validation.simulator.SIMULATION_DEFAULTS`` when
@@ -121,7 +129,7 @@ FORMAT_VERSION = 1
 """Version of the model-file format written by ``dumps`` (``format = 1``)."""
 
 CONSTRUCTORS = ("homogeneous", "separable", "recurrent_indegree", "all_indegree",
-                "assortative")
+                "assortative", "spatial")
 """``DegreeModel`` constructors a model file can name (those whose spec round-trips)."""
 
 _TOP_KEYS = ("format", "network", "model", "simulation")
@@ -153,6 +161,15 @@ _SPEC_TYPES = {"c": "number", "cv": "number", "in_cv": "number", "out_cv": "numb
                "rho": "number", "n_nodes": "integer", "support": "pair", "in_support": "pair",
                "out_support": "pair", "dist": "dist", "in_dist": "dist", "out_dist": "dist",
                "in_sources": "sources"}
+
+# Keys of a spatial [model] (DegreeModel.spatial's arguments) and their types.
+_SPATIAL_TYPES = {"dim": "integer", "sigma": "widths", "sigma_X": "widths", "kappa": "dist",
+                  "kappa_cv": "number", "in_sources": "sources", "n_side": "integer",
+                  "n_kappa": "integer", "input_profile": "profile"}
+# ParameterError fields of DegreeModel.spatial -> the [model] key they come from
+_SPATIAL_FIELDS = {**{f"sigma_{k}": "sigma" for k in ("EE", "EI", "IE", "II")},
+                   "sigma_EX": "sigma_X", "sigma_IX": "sigma_X", "centre": "input_profile",
+                   "width": "input_profile", "amplitude": "input_profile", "cv": "kappa_cv"}
 
 _NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(NetworkParams))
 _SCALAR_FIELDS = tuple(f for f in _NETWORK_FIELDS if f not in _NEURON_TABLES + ("name",))
@@ -460,6 +477,8 @@ def _model(ctx, tab) -> DegreeModel:
         raise ctx.error(table, "constructor",
                         f"missing key 'constructor' (one of {', '.join(CONSTRUCTORS)})")
     name = _string(ctx, table, "constructor", tab["constructor"], CONSTRUCTORS)
+    if name == "spatial":
+        return _spatial_model(ctx, tab)
     signature = inspect.signature(getattr(DegreeModel, name)).parameters
     allowed = ("constructor",) + tuple(k for k in signature if k in _SPEC_TYPES)
     _unknown(ctx, table, tab, allowed)
@@ -488,6 +507,50 @@ def _model(ctx, tab) -> DegreeModel:
         return DegreeModel.from_spec(dict(tab))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
         raise _field_error(ctx, table, tab, exc) from exc
+
+
+def _spatial_model(ctx, tab) -> DegreeModel:
+    """Read a spatial [model]: the arguments of ``DegreeModel.spatial`` (docs/theory.md section 12)."""
+    table = ("model",)
+    _unknown(ctx, table, tab, ("constructor",) + tuple(_SPATIAL_TYPES))
+    for key in ("dim", "sigma", "sigma_X"):
+        if key not in tab:
+            raise ctx.error(table, key, f"missing key {key!r}: a spatial model needs dim (1 ring, "
+                                        f"2 torus), sigma and sigma_X (kernel widths)")
+    for key, value in tab.items():
+        kind = _SPATIAL_TYPES.get(key)
+        if kind == "number":
+            _number(ctx, table, key, value)
+        elif kind == "integer":
+            _integer(ctx, table, key, value)
+        elif kind == "widths":
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+                isinstance(value, (list, dict)) and all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool)
+                    for x in (value.values() if isinstance(value, dict) else value)))
+            if not ok:
+                raise ctx.error(table, key, f"{key} = {value!r}: expected a number (every pair), "
+                                            f"[for E, for I] or a table of numbers by pair")
+        elif kind == "sources":
+            if not (isinstance(value, list) and all(isinstance(x, str) for x in value)):
+                raise ctx.error(table, key, f"{key} = {value!r}: expected an array of strings "
+                                            f"from \"E\", \"I\", \"X\"")
+        elif kind == "dist":
+            _check_dist(ctx, table, key, value)
+        elif kind == "profile" and not isinstance(value, dict):
+            raise ctx.error(table, key, f"{key} = {value!r}: only the uniform input (key absent) "
+                                        f"and a Gaussian bump {{kind = \"gaussian_bump\", "
+                                        f"centre, width, amplitude}} can be written in a file "
+                                        f"(a callable profile cannot)")
+    try:
+        return DegreeModel.from_spec(dict(tab))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
+        name = getattr(exc, "field", None)
+        key = _SPATIAL_FIELDS.get(name, name) if isinstance(name, str) else None
+        msg = str(exc) or type(exc).__name__
+        if not isinstance(exc, (ValueError, TypeError)):
+            msg = f"{type(exc).__name__}: {msg}"
+        raise ctx.error(table, key if key in tab else None, msg) from exc
 
 
 # =============================================================================== simulation
@@ -557,7 +620,10 @@ def loads(text: str, *, source: str | None = None) -> ModelFile:
     if "model" in doc:
         model = _model(ctx, _table(ctx, (), "model", doc["model"]))
         try:
-            model.check_params(params)
+            # a spatial model's peak probability is checked by the sampler that needs it
+            # (Bernoulli; the fixed-out-degree construction allows p g > 1)
+            if model.spec.get("constructor") != "spatial":
+                model.check_params(params)
         except ValueError as exc:
             raise ctx.error(("model",), None, f"{exc} (with the [network] p_ab)") from exc
     else:
@@ -730,6 +796,10 @@ def dumps(params: NetworkParams, model: DegreeModel | None = None,
             raise ValueError(f"model {model.name!r} (constructor = "
                              f"{spec.get('constructor')!r}) cannot be written to a model file; "
                              f"allowed constructors: {', '.join(CONSTRUCTORS)}")
+        if isinstance(spec.get("input_profile"), str):
+            raise ValueError(f"model {model.name!r} has a callable input_profile "
+                             f"({spec['input_profile']}), which a model file cannot hold; "
+                             f"allowed: None (uniform) or meanfield.spatial.GaussianBump")
         doc["model"] = spec
     if simulation:
         if not isinstance(simulation, Mapping):

@@ -372,6 +372,8 @@ class DegreeModel:
             "recurrent_indegree": {"dist", "cv", "support", "n_nodes"},
             "all_indegree": {"dist", "cv", "support", "n_nodes"},
             "assortative": {"c", "support", "dist", "n_nodes"},
+            "spatial": {"dim", "sigma", "sigma_X", "kappa", "kappa_cv", "in_sources",
+                        "input_profile", "n_side", "n_kappa", "name"},
         }
         if name not in allowed:
             raise ValueError(f"degree-model constructor = {name!r} is unknown or not "
@@ -388,9 +390,35 @@ class DegreeModel:
                 spec[k] = tuple(spec[k])
         if "in_sources" in spec:
             spec["in_sources"] = tuple(spec["in_sources"])
+        if name == "spatial":
+            return cls._spatial_from_spec(spec)
         # None is passed through: it is every optional argument's own default, except
         # assortative's support, where None (with a dist) means "the dist decides".
         return getattr(cls, name)(**spec)
+
+    @classmethod
+    def _spatial_from_spec(cls, spec: dict) -> "DegreeModel":
+        from .spatial import GaussianBump
+        for k in ("dim", "sigma", "sigma_X"):
+            if k not in spec:
+                raise ParameterError(f"spatial model: missing key {k!r} (required: dim, sigma, "
+                                     f"sigma_X)", field=k)
+        if isinstance(spec.get("kappa"), Mapping):
+            spec["kappa"] = distribution_from_dict(dict(spec["kappa"]))
+        for k in ("sigma", "sigma_X"):
+            if isinstance(spec[k], (list, tuple)):
+                spec[k] = tuple(spec[k])
+        prof = spec.get("input_profile")
+        if isinstance(prof, str):
+            raise ParameterError(f"input_profile = {prof!r} is a callable, which a spec cannot "
+                                 f"hold; allowed: absent (uniform input) or a Gaussian bump "
+                                 f"{{kind = \"gaussian_bump\", centre, width, amplitude}}",
+                                 field="input_profile")
+        if prof is not None:
+            spec["input_profile"] = GaussianBump.from_dict(prof)
+        if spec.get("kappa") is None:
+            spec.pop("kappa", None)
+        return cls.spatial(**spec)
 
     @property
     def is_homogeneous(self) -> bool:

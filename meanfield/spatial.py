@@ -57,7 +57,7 @@ from .seeding import as_generator
 
 __all__ = ["DIMS", "WIDTH_KEYS", "wrapped_gaussian", "kernel_fourier", "grid_kernel_fourier",
            "grid_positions", "wave_numbers", "convolve", "resolve_widths", "balanced_profile",
-           "spatial_balance_conditions", "Positions", "SpatialKernel", "SpatialModel",
+           "spatial_balance_conditions", "GaussianBump", "Positions", "SpatialKernel", "SpatialModel",
            "SpatialResult", "solve_spatial", "SpatialStability", "spatial_stability"]
 
 DIMS = (1, 2)
@@ -449,6 +449,67 @@ def spatial_balance_conditions(params: NetworkParams, widths, tau_rate=None) -> 
     return BalanceConditions(tuple(checks), base.rates)
 
 
+# ---------------------------------------------------------------------------- input profiles
+@dataclass(frozen=True)
+class GaussianBump:
+    r"""A localised external input given by numbers (serialisable, unlike a callable).
+
+    :math:`r_X(x) / r_X = 1 + A\, e^{-d^2 / (2 w^2)}`, with :math:`d` the periodic distance
+    from ``x`` to the centre (on the torus the Euclidean one, the same centre coordinate in
+    both dimensions); pass it as ``input_profile`` of ``DegreeModel.spatial``.
+
+    Parameters
+    ----------
+    centre : float
+        Centre position, in [0, 1) (units of the side length).
+    width : float
+        Width w, in (0, 1].
+    amplitude : float
+        Peak relative increase A of the external rate, >= 0 (dimensionless).
+    """
+
+    centre: float = 0.5
+    width: float = 0.1
+    amplitude: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "centre", check_in_range("centre", self.centre, 0.0, 1.0,
+                                                          hi_open=True))
+        object.__setattr__(self, "width", _check_sigma("width", self.width))
+        object.__setattr__(self, "amplitude", check_in_range("amplitude", self.amplitude, 0.0))
+
+    def __call__(self, x) -> np.ndarray:
+        """Relative external rate at positions ``x`` (shape (M,) or (M, 2)), shape (M,)."""
+        x = np.asarray(x, float)
+        d = x - self.centre
+        d = d - np.round(d)
+        d2 = d ** 2 if d.ndim == 1 else np.sum(d ** 2, axis=-1)
+        return 1.0 + self.amplitude * np.exp(-0.5 * d2 / self.width ** 2)
+
+    def to_dict(self) -> dict:
+        """``{"kind": "gaussian_bump", "centre": ..., "width": ..., "amplitude": ...}``."""
+        return {"kind": "gaussian_bump", "centre": self.centre, "width": self.width,
+                "amplitude": self.amplitude}
+
+    @classmethod
+    def from_dict(cls, d) -> "GaussianBump":
+        """Inverse of ``to_dict``; raises ``ParameterError`` (field ``input_profile``)."""
+        if not isinstance(d, Mapping) or d.get("kind") != "gaussian_bump" \
+                or set(d) - {"kind", "centre", "width", "amplitude"}:
+            raise ParameterError(f"input_profile = {d!r}; allowed: a table {{kind = "
+                                 f"\"gaussian_bump\", centre, width, amplitude}} or absent "
+                                 f"(uniform input)", field="input_profile")
+        return cls(**{k: v for k, v in d.items() if k != "kind"})
+
+
+def _profile_spec(profile):
+    if profile is None:
+        return None
+    if isinstance(profile, GaussianBump):
+        return profile.to_dict()
+    return repr(profile)      # described, not serialisable: from_spec refuses it
+
+
 # ---------------------------------------------------------------------------- degree model
 @dataclass(frozen=True, eq=False)
 class Positions(LabelDistribution):
@@ -630,8 +691,7 @@ class SpatialModel(DegreeModel):
         """JSON-friendly description (a callable input profile is described, not stored)."""
         d = super().to_dict()
         d["spatial"] = {"dim": self.space_dim, "widths": dict(self.widths),
-                        "input_profile": None if self.input_profile is None
-                        else repr(self.input_profile)}
+                        "input_profile": _profile_spec(self.input_profile)}
         return d
 
 
@@ -671,10 +731,13 @@ def _spatial(cls, dim, sigma, sigma_X, *, kappa=None, kappa_cv: float = 0.0,
             return np.ones(t.shape[0] if t.ndim else ())
         return t[..., -1] / _m
 
-    spec = {"constructor": "spatial", "dim": dim, "widths": widths,
+    # the spec is the call: DegreeModel.from_spec(spec) rebuilds the model (a callable
+    # input_profile other than GaussianBump is described by its repr and cannot be rebuilt)
+    spec = {"constructor": "spatial", "dim": dim,
+            "sigma": {k: widths[k] for k in ("EE", "EI", "IE", "II")},
+            "sigma_X": {k: widths[k] for k in ("EX", "IX")},
             "kappa": None if kap is None else kap.to_dict(), "in_sources": list(in_sources),
-            "n_side": n_side, "input_profile": None if input_profile is None
-            else repr(input_profile)}
+            "n_side": n_side, "n_kappa": n_kappa, "input_profile": _profile_spec(input_profile)}
     return SpatialModel(labels={a: lab for a in POPULATIONS}, kernels=kernels,
                         kin_X={a: kin_x for a in POPULATIONS}, name=name, description=spec,
                         n_nodes=n_side, space_dim=dim, widths=MappingProxyType(widths),

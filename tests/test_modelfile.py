@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from meanfield import EIF, LIF, DegreeModel, Gamma, LogNormal, NetworkParams, TruncatedNormal, Uniform
 from meanfield.labels import Empirical
+from meanfield.spatial import GaussianBump
 from hetbalance.modelfile import (CONSTRUCTORS, ModelFile, ModelFileError, dump, dumps, load,
                                   load_model_file, loads)
 
@@ -34,6 +35,9 @@ def _models():
         DegreeModel.separable("lognormal", 0.3, Gamma(1.0, 0.5), 0.0, -0.4, in_sources=("E", "X")),
         DegreeModel.separable("uniform", 0.0, "uniform", 0.2, in_sources=("I",),
                               out_support=(0.8, 1.2), n_nodes=16),
+        DegreeModel.spatial(1, 0.05, 0.1, n_side=16),
+        DegreeModel.spatial(2, (0.06, 0.04), 0.2, kappa="gamma", kappa_cv=0.2, n_side=6,
+                            n_kappa=3, input_profile=GaussianBump(0.5, 0.1, 1.0)),
     ]
 
 
