@@ -157,8 +157,8 @@ def worker_brian2(path, N, T, seed, workdir):
 
 
 # ----------------------------------------------------------------------------- driver
-def _run_worker(args: list[str]) -> dict:
-    cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker", *args]
+def _run_worker(args: list[str], script: str = __file__) -> dict:
+    cmd = [sys.executable, str(pathlib.Path(script).resolve()), "--worker", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"tool": args[0], "error": (proc.stderr or proc.stdout)[-2000:]}
