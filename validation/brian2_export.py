@@ -44,10 +44,10 @@ import numpy as np
 
 from graphs.network import Network
 from meanfield.params import EIF, NetworkParams, SOURCES
-from meanfield.seeding import SEED_RULE, resolve_seed, streams
+from meanfield.seeding import SEED_RULE
 
 from .result import SpikeRecord, isi_cv, spike_counts
-from .simulator import _check_match, _per_neuron, check_settings
+from .simulator import _check_match, _per_neuron, check_settings, _initial_state
 
 __all__ = ["to_brian2", "run_brian2", "Brian2Network", "Brian2Result", "CODEGEN_TARGETS"]
 
@@ -253,16 +253,7 @@ def to_brian2(network: Network, params: NetworkParams | None = None, *, dt: floa
     drive = _per_neuron("drive", drive, N)
     k_X = np.asarray(network.k_X, dtype=np.int64)
 
-    root, seed_rec = resolve_seed(seed)
-    noise = streams(root, "noise.initial", "noise.external_input")
-    g_init, g_ext = noise["noise.initial"], noise["noise.external_input"]
-    if V0 is None:
-        lo = np.array([nrn.V_reset for nrn in params.neurons])[pop]
-        hi = np.array([nrn.V_T if isinstance(nrn, EIF) else nrn.V_spike
-                       for nrn in params.neurons])[pop]
-        V0 = lo + (hi - lo) * g_init.random(N)
-    else:
-        V0 = _per_neuron("V0", V0, N)
+    V0, g_ext, seed_rec = _initial_state(params, pop, V0, seed)
     brian2_seed = int(g_ext.integers(1, 2**31 - 1))
 
     b2 = _import_brian2()

@@ -43,10 +43,10 @@ import numpy as np
 from graphs.network import Network, row_chunks
 from meanfield.checks import check_int, check_positive
 from meanfield.params import EIF, LIF, NetworkParams
-from meanfield.seeding import SEED_RULE, resolve_seed, streams
+from meanfield.seeding import SEED_RULE
 
 from .result import SpikeRecord, isi_cv, spike_counts
-from .simulator import _check_match, _per_neuron, check_settings
+from .simulator import _check_match, _per_neuron, check_settings, _initial_state
 
 __all__ = ["to_nest", "run_nest", "NestNetwork", "NestResult", "NestMismatchWarning",
            "psc_weight", "NEST_MODELS"]
@@ -592,16 +592,7 @@ def to_nest(network: Network, params: NetworkParams | None = None, *, dt: float 
     # randomness: the streams of simulate (initial potentials drawn exactly as there);
     # NEST's rng_seed is drawn from the external-noise stream (NEST's generator differs
     # from numpy's anyway, so the noise is another realisation in any case)
-    root, seed_rec = resolve_seed(seed)
-    noise = streams(root, "noise.initial", "noise.external_input")
-    g_init, g_ext = noise["noise.initial"], noise["noise.external_input"]
-    if V0 is None:
-        lo = np.array([nrn.V_reset for nrn in params.neurons])[pop]
-        hi = np.array([nrn.V_T if isinstance(nrn, EIF) else nrn.V_spike
-                       for nrn in params.neurons])[pop]
-        V0 = lo + (hi - lo) * g_init.random(N)
-    else:
-        V0 = _per_neuron("V0", V0, N)
+    V0, g_ext, seed_rec = _initial_state(params, pop, V0, seed)
     nest_seed = _nest_seed(g_ext)
 
     nest = _import_nest()

@@ -238,6 +238,38 @@ def _per_neuron(name, value, N):
     return arr
 
 
+def _initial_state(params, population, V0, seed):
+    """Return the start of a run, shared by ``simulate``, ``to_nest`` and ``to_brian2``.
+
+    Seeds the streams "noise.initial" and "noise.external_input" of ``seed``
+    (``meanfield.seeding``) and draws the initial potentials uniformly between each neuron's
+    reset and its threshold (V_T for the EIF, the spike cut for the LIF) unless ``V0`` is
+    given (a float or an array of shape (N,), mV).
+
+    Returns
+    -------
+    V0 : ndarray (N,)
+        Initial membrane potentials, mV.
+    g_ext : numpy.random.Generator
+        The external-input stream (Poisson input, or the simulator's seed for NEST/Brian2).
+    seed_record
+        What ``resolve_seed`` records of ``seed``.
+    """
+    pop = np.asarray(population, dtype=np.int8)
+    N = pop.size
+    root, seed_rec = resolve_seed(seed)
+    noise = streams(root, "noise.initial", "noise.external_input")
+    g_init, g_ext = noise["noise.initial"], noise["noise.external_input"]
+    if V0 is None:
+        lo = np.array([nrn.V_reset for nrn in params.neurons])[pop]
+        hi = np.array([nrn.V_T if isinstance(nrn, EIF) else nrn.V_spike
+                       for nrn in params.neurons])[pop]
+        V0 = lo + (hi - lo) * g_init.random(N)
+    else:
+        V0 = _per_neuron("V0", V0, N)
+    return V0, g_ext, seed_rec
+
+
 def _source_rates(network, params, rate_X):
     """Per-source external rates (N_X,), Hz: ``rate_X`` checked, or r_X for every source."""
     if rate_X is None:
@@ -853,17 +885,7 @@ def simulate(network: Network, params: NetworkParams | None = None, T: float | N
     s = _prepare(network, params, dt, n_steps, n0, drive, record, record_every, external,
                  _source_rates(network, params, rate_X))
 
-    root, seed_rec = resolve_seed(seed)
-    noise = streams(root, "noise.initial", "noise.external_input")
-    g_init, g_ext = noise["noise.initial"], noise["noise.external_input"]
-
-    if V0 is None:
-        lo = s.Vres2[pop]
-        hi = np.array([nrn.V_T if isinstance(nrn, EIF) else nrn.V_spike
-                       for nrn in params.neurons])[pop]
-        V0 = lo + (hi - lo) * g_init.random(N)
-    else:
-        V0 = _per_neuron("V0", V0, N)
+    V0, g_ext, seed_rec = _initial_state(params, pop, V0, seed)
     st = _State(s, V0)
     stepper = _NumbaStepper(s, kernels) if backend_used == "numba" else _NumpyStepper(s)
 
