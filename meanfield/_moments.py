@@ -144,14 +144,8 @@ class LabelGrid:
                             point[(ib, j)] = len(rows) - 1
                         entries[ib].append((ia, point[(ib, j)], M[:, j] * wb[j]))
                     kout[ia, ib] = wa @ M
-        m = len(rows)
-        B = np.zeros((m, 2 * n))
-        for k, (b, v) in enumerate(rows):
-            B[k, b * n:(b + 1) * n] = v
-        K = np.zeros((2, 2 * n, m))
-        for b in (0, 1):
-            for ia, k, coef in entries[b]:
-                K[b, ia * n:(ia + 1) * n, k] += coef
+        B, K = _functional_matrices(rows, entries, n)
+        m = B.shape[0]
         self.B = B
         self.K = K
         self.m = m
@@ -248,15 +242,7 @@ class LabelGrid:
                     e = np.zeros(n)
                     e[j] = 1.0
                     entries[ib].append((ia, add(ib, e), M2[:, j] * wb[j]))
-        m2 = len(rows)
-        B2 = np.zeros((m2, 2 * n))
-        for k, (b, v) in enumerate(rows):
-            B2[k, b * n:(b + 1) * n] = v
-        K2 = np.zeros((2, 2 * n, m2))
-        for b in (0, 1):
-            for ia, k, coef in entries[b]:
-                K2[b, ia * n:(ia + 1) * n, k] += coef
-        self._spread = (B2, K2)
+        self._spread = _functional_matrices(rows, entries, n)
         return self._spread
 
     def spread_coefficients(self, params: NetworkParams) -> dict:
@@ -287,3 +273,21 @@ class LabelGrid:
         q_X = tau_m ** 2 * np.repeat(J[:, 2] ** 2 * Kd[:, 2], n) * kx * (1.0 - pX * kx) \
             * params.r_X ** 2
         return {"Cq": Cq, "q_X": q_X}
+
+
+def _functional_matrices(rows, entries, n):
+    """Return (B, K) of a set of label functionals (``LabelGrid`` and its spread structure).
+
+    ``rows``: [(source b, weights v (n,))], functional k = v . r_b; ``entries[b]``: [(target
+    population a, functional k, coefficients (n,))] added to K[b, a-block, k]. B (m, 2n) maps
+    the rates to the functionals, K (2, 2n, m) the functionals to the kernel expectations.
+    """
+    m = len(rows)
+    B = np.zeros((m, 2 * n))
+    for k, (b, v) in enumerate(rows):
+        B[k, b * n:(b + 1) * n] = v
+    K = np.zeros((2, 2 * n, m))
+    for b in (0, 1):
+        for ia, k, coef in entries[b]:
+            K[b, ia * n:(ia + 1) * n, k] += coef
+    return B, K
