@@ -482,8 +482,23 @@ def _model(ctx, tab) -> DegreeModel:
     signature = inspect.signature(getattr(DegreeModel, name)).parameters
     allowed = ("constructor",) + tuple(k for k in signature if k in _SPEC_TYPES)
     _unknown(ctx, table, tab, allowed)
+    _check_model_values(ctx, table, tab, _SPEC_TYPES, build_dist=True)
+    try:
+        return DegreeModel.from_spec(dict(tab))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
+        raise _field_error(ctx, table, tab, exc) from exc
+
+
+def _check_model_values(ctx, table, tab, types: dict, *, build_dist: bool) -> None:
+    """Check the TOML types of a [model] table's values against ``types`` (key -> kind).
+
+    Kinds: "number", "integer", "pair" ([lo, hi]), "sources" (strings), "dist" (a label
+    distribution; with ``build_dist`` a table is built alone so that its errors name this
+    key), "widths" (a number, [for E, for I] or a table of numbers by pair) and "profile"
+    (a table: only a Gaussian bump can be written in a file).
+    """
     for key, value in tab.items():
-        kind = _SPEC_TYPES.get(key)
+        kind = types.get(key)
         if kind == "number":
             _number(ctx, table, key, value)
         elif kind == "integer":
@@ -492,37 +507,6 @@ def _model(ctx, tab) -> DegreeModel:
             if not (isinstance(value, list) and len(value) == 2
                     and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)):
                 raise ctx.error(table, key, f"{key} = {value!r}: expected [lo, hi], two numbers")
-        elif kind == "sources":
-            if not (isinstance(value, list) and all(isinstance(x, str) for x in value)):
-                raise ctx.error(table, key, f"{key} = {value!r}: expected an array of strings "
-                                            f"from \"E\", \"I\", \"X\"")
-        elif kind == "dist":
-            _check_dist(ctx, table, key, value)
-            if isinstance(value, dict):   # build it alone: its errors belong to this key
-                try:
-                    distribution_from_dict(value)
-                except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
-                    raise ctx.error(table, key, str(exc)) from exc
-    try:
-        return DegreeModel.from_spec(dict(tab))
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
-        raise _field_error(ctx, table, tab, exc) from exc
-
-
-def _spatial_model(ctx, tab) -> DegreeModel:
-    """Read a spatial [model]: the arguments of ``DegreeModel.spatial`` (docs/theory.md section 12)."""
-    table = ("model",)
-    _unknown(ctx, table, tab, ("constructor",) + tuple(_SPATIAL_TYPES))
-    for key in ("dim", "sigma", "sigma_X"):
-        if key not in tab:
-            raise ctx.error(table, key, f"missing key {key!r}: a spatial model needs dim (1 ring, "
-                                        f"2 torus), sigma and sigma_X (kernel widths)")
-    for key, value in tab.items():
-        kind = _SPATIAL_TYPES.get(key)
-        if kind == "number":
-            _number(ctx, table, key, value)
-        elif kind == "integer":
-            _integer(ctx, table, key, value)
         elif kind == "widths":
             ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
                 isinstance(value, (list, dict)) and all(
@@ -537,11 +521,27 @@ def _spatial_model(ctx, tab) -> DegreeModel:
                                             f"from \"E\", \"I\", \"X\"")
         elif kind == "dist":
             _check_dist(ctx, table, key, value)
+            if build_dist and isinstance(value, dict):   # its errors belong to this key
+                try:
+                    distribution_from_dict(value)
+                except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
+                    raise ctx.error(table, key, str(exc)) from exc
         elif kind == "profile" and not isinstance(value, dict):
             raise ctx.error(table, key, f"{key} = {value!r}: only the uniform input (key absent) "
                                         f"and a Gaussian bump {{kind = \"gaussian_bump\", "
                                         f"centre, width, amplitude}} can be written in a file "
                                         f"(a callable profile cannot)")
+
+
+def _spatial_model(ctx, tab) -> DegreeModel:
+    """Read a spatial [model]: the arguments of ``DegreeModel.spatial`` (docs/theory.md section 12)."""
+    table = ("model",)
+    _unknown(ctx, table, tab, ("constructor",) + tuple(_SPATIAL_TYPES))
+    for key in ("dim", "sigma", "sigma_X"):
+        if key not in tab:
+            raise ctx.error(table, key, f"missing key {key!r}: a spatial model needs dim (1 ring, "
+                                        f"2 torus), sigma and sigma_X (kernel widths)")
+    _check_model_values(ctx, table, tab, _SPATIAL_TYPES, build_dist=False)
     try:
         return DegreeModel.from_spec(dict(tab))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelFileError
