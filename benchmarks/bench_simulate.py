@@ -91,6 +91,24 @@ def worker_hetbalance(path, N, T, seed, backend):
     return out
 
 
+def standalone_device(b2, workdir: str) -> str:
+    """Set Brian2's cpp_standalone device (one thread, make -j2) in ``workdir``.
+
+    The binary runs under a wrapper that writes its peak RSS (kB) to the returned file, so
+    that the simulation's memory is measured apart from the Python process.
+    """
+    rss_file = os.path.join(workdir, "binary_maxrss.txt")
+    wrapper = ("import os,subprocess,sys;p=subprocess.Popen(sys.argv[2:]);"
+               "_,st,ru=os.wait4(p.pid,0);open(sys.argv[1],'w').write(str(ru.ru_maxrss));"
+               "sys.exit(os.waitstatus_to_exitcode(st))")
+    b2.set_device("cpp_standalone", directory=os.path.join(workdir, "b2"), build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+    b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", wrapper, rss_file,
+                                                    "./main"]
+    return rss_file
+
+
 def worker_brian2(path, N, T, seed, workdir):
     import brian2 as b2
     from graphs import load_network
@@ -104,15 +122,7 @@ def worker_brian2(path, N, T, seed, workdir):
     if not np.all(k_X == k_X[0]):
         raise SystemExit("the Brian2 worker needs equal external in-degrees (PoissonInput)")
     del net
-    rss_file = os.path.join(workdir, "binary_maxrss.txt")
-    wrapper = ("import os,subprocess,sys;p=subprocess.Popen(sys.argv[2:]);"
-               "_,st,ru=os.wait4(p.pid,0);open(sys.argv[1],'w').write(str(ru.ru_maxrss));"
-               "sys.exit(os.waitstatus_to_exitcode(st))")
-    b2.set_device("cpp_standalone", directory=os.path.join(workdir, "b2"), build_on_run=False)
-    b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
-    b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", wrapper, rss_file,
-                                                    "./main"]
+    rss_file = standalone_device(b2, workdir)
     b2.seed(seed)
     ms, mV, Hz, second = b2.ms, b2.mV, b2.Hz, b2.second
     b2.defaultclock.dt = 0.1 * ms

@@ -47,7 +47,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_simulate import _peak_mb, _run_worker  # noqa: E402  (shared worker harness)
+from bench_simulate import _peak_mb, _run_worker, standalone_device  # noqa: E402  (shared harness)
 
 
 def spatial_params(N: int):
@@ -90,15 +90,7 @@ def worker_brian2(path, T, seed, codegen, workdir):
     standalone = codegen == "standalone"
     extra = {}
     if standalone:      # as bench_simulate.worker_brian2: one thread, binary's peak RSS recorded
-        rss_file = os.path.join(workdir, "binary_maxrss.txt")
-        wrapper = ("import os,subprocess,sys;p=subprocess.Popen(sys.argv[2:]);"
-                   "_,st,ru=os.wait4(p.pid,0);open(sys.argv[1],'w').write(str(ru.ru_maxrss));"
-                   "sys.exit(os.waitstatus_to_exitcode(st))")
-        b2.set_device("cpp_standalone", directory=os.path.join(workdir, "b2"), build_on_run=False)
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
-        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
-        b2.prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", wrapper, rss_file,
-                                                        "./main"]
+        rss_file = standalone_device(b2, workdir)
     else:
         b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(workdir, "cython_cache")
     net = load_network(path, validate=False)
