@@ -118,10 +118,10 @@ class _NetworkModel:
     def phi(self, mu, var, var_src, s, derivatives):
         sigma = np.sqrt(np.maximum(var, 0.0))
         tau, scale, dtau, dscale = self.transfer.filter_terms(var_src, var)
-        self.last_filter = (scale, dtau, dscale)
+        filt = (scale, dtau, dscale)
         if not self.quenched or not np.any(s > 0):
             out = self.transfer.evaluate(mu, sigma, tau, derivatives, scale=scale)
-            return (*out, np.zeros(self.N) if derivatives else None), sigma, tau
+            return (*out, np.zeros(self.N) if derivatives else None), sigma, tau, filt
         q = self.z.size
         mu_q = (mu[None, :] + s[None, :] * self.z[:, None]).ravel()
 
@@ -137,9 +137,9 @@ class _NetworkModel:
             return self.zw @ x.reshape(q, self.N)
 
         if not derivatives:
-            return (avg(r_q), None, None, None, None, None), sigma, tau
+            return (avg(r_q), None, None, None, None, None), sigma, tau, filt
         r_s = self.zw @ (rm_q.reshape(q, self.N) * self.z[:, None])   # d<Phi>/ds
-        return (avg(r_q), avg(rm_q), avg(rs_q), avg(rt_q), avg(rc_q), r_s), sigma, tau
+        return (avg(r_q), avg(rm_q), avg(rs_q), avg(rt_q), avg(rc_q), r_s), sigma, tau, filt
 
 
 # =============================================================================== neuron mode
@@ -150,12 +150,12 @@ def _neuron_evaluate(model: _NetworkModel, r, derivatives: bool):
         return None
     R, V = model.stats(r)
     s = model.quenched_sd(V)
-    (phi, p_mu, p_sig, p_tau, p_scale, p_s), sigma, tau = model.phi(mu, var, var_src, s,
-                                                                     derivatives)
+    (phi, p_mu, p_sig, p_tau, p_scale, p_s), sigma, tau, filt = model.phi(mu, var, var_src, s,
+                                                                           derivatives)
     if not np.all(np.isfinite(phi)):
         return None
     return {"F": phi - r, "phi": phi, "p_mu": p_mu, "p_sig": p_sig, "p_tau": p_tau,
-            "p_scale": p_scale, "filt": model.last_filter,
+            "p_scale": p_scale, "filt": filt,
             "p_s": p_s, "sigma": sigma, "tau": tau, "var": var, "R": R, "s": s, "mu": mu,
             "mu_src": mu_src}
 
@@ -246,7 +246,7 @@ class _PopulationMap:
         if np.any(var < 0):
             return None
         s = mdl.quenched_sd(y[2:]) if mdl.quenched else np.zeros(mdl.N)
-        (phi, *_), sigma, tau = mdl.phi(mu, var, var_src, s, derivatives)
+        (phi, *_), sigma, tau, _ = mdl.phi(mu, var, var_src, s, derivatives)
         return phi, mu, var, var_src, mu_src, sigma, tau, s
 
     def fun(self, y):
