@@ -85,7 +85,8 @@ def spatial_rate_X(params: NetworkParams, model, net):
     return params.r_X * model.ext_profile(x)
 
 
-def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, progress=None):
+def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, progress=None,
+                 graph: dict | None = None):
     """Sample a network from (params, model) and simulate it.
 
     Parameters
@@ -95,6 +96,8 @@ def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, p
         ``seed`` goes to ``sample_network`` and ``simulate``, which draw from its
         independent streams "graph" and "noise" (``meanfield.seeding``): the network and
         spikes equal those of the Python API with that seed.
+    graph : dict, optional
+        ``layout`` and ``construction`` for ``sample_network`` (spatial models only).
 
     Returns
     -------
@@ -104,7 +107,7 @@ def run_simulate(params: NetworkParams, model: DegreeModel, settings: dict, *, p
     from validation import simulate
 
     t0 = time.perf_counter()
-    net = sample_network(params, model, seed=settings["seed"])
+    net = sample_network(params, model, seed=settings["seed"], **(graph or {}))
     t_sample = time.perf_counter() - t0
     sim = simulate(net, params, T=settings["T"], dt=settings["dt"], seed=settings["seed"],
                    burn_in=settings["burn_in"], backend=settings["backend"], progress=progress,

@@ -149,6 +149,14 @@ def _add_simulation_options(p):
     g.add_argument("--backend", choices=("auto", "numpy", "numba"),
                    help="simulation kernel (default: the file's, else auto = numba if "
                         "installed)")
+    g.add_argument("--layout", choices=("grid", "random"),
+                   help="spatial models only: neurons on regular grids (default; N_E, N_I, N_X "
+                        "must be squares on the torus) or at independent uniform positions "
+                        "(graphs.sample_spatial_network)")
+    g.add_argument("--construction", choices=("bernoulli", "fixed_outdegree"),
+                   help="spatial models only: independent connections with probability "
+                        "p g(x - x') (default), or the authors' construction, each neuron "
+                        "making exactly ceil(p N_post) projections (multapses allowed)")
 
 
 def _add_output_options(p, what: str, *, plot: bool = False):
@@ -418,6 +426,16 @@ def _cmd_solve_spatial(args, argv, params, model) -> int:
                                          **({"maxiter": args.maxiter} if args.maxiter else {})})
     _print_spatial_theory(res)
     scalars, arrays = _run.spatial_solve_summary(res)
+    if np.min(res.balanced) < 0:
+        # no balanced profile (the ordering of the widths is violated): the limit is semi-balanced
+        from meanfield.spatial_limit import semi_balanced_spatial
+        lim = semi_balanced_spatial(params, model)
+        print(f"no balanced profile exists (negative per-mode limit); N -> infinity limit "
+              f"(meanfield.semi_balanced_spatial, {lim.positions.shape[0]} positions): mean rates "
+              f"E {lim.mean_rate[0]:.4f}, I {lim.mean_rate[1]:.4f} Hz, active fraction "
+              f"E {lim.active_fraction[0]:.3g}, I {lim.active_fraction[1]:.3g}; {lim.message}")
+        scalars["semi_balanced_limit"] = lim.to_dict()
+        arrays["semi_balanced_profile"] = lim.profile
     _write(args, "solve", params, model, scalars, arrays, argv=argv)
     if not res.converged:
         print(f"hetbalance solve: the spatial solver did not converge: {res.message}",
@@ -454,6 +472,10 @@ def _cmd_simulate(args, argv) -> int:
 
     params, model, from_file, source = _setup(args)
     settings = _simulation_settings(args, params, from_file)
+    graph = {k: getattr(args, k) for k in ("layout", "construction") if getattr(args, k) is not None}
+    if graph and not _is_spatial(model):
+        raise UsageError(f"--{next(iter(graph))} applies to spatial models only (--model spatial "
+                         f"or a model file with constructor = \"spatial\")")
     if _is_spatial(model) and args.plot and args.compare:
         raise UsageError("--plot with --compare is not available for spatial models (the "
                          "comparison is printed by position bin)")
@@ -461,7 +483,7 @@ def _cmd_simulate(args, argv) -> int:
     print(f"simulation: T = {settings['T']:g} s, dt = {settings['dt']:g} s, burn-in "
           f"{settings['burn_in']:g} s, seed {settings['seed']}, backend {settings['backend']}")
     try:
-        net, sim, t_sample = _run.run_simulate(params, model, settings)
+        net, sim, t_sample = _run.run_simulate(params, model, settings, graph=graph)
     except SimulationError as exc:
         print(f"hetbalance simulate: error: {_one_line(exc)}", file=sys.stderr)
         return 1
@@ -523,6 +545,9 @@ def _cmd_sweep(args, argv) -> int:
         raise UsageError(f"model {model.name!r} cannot be swept ("
                          + ("spatial models: use meanfield.solve_spatial in a loop)"
                             if _is_spatial(model) else "no serialisable spec)"))
+    for flag in ("layout", "construction"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"--{flag} applies to spatial models only, which cannot be swept")
     settings = _simulation_settings(args, params, from_file) if args.simulate else None
     print(_header("sweep", params, model, source))
     points = [dict(params=params, model_spec=model.spec, N=int(N),

@@ -11,6 +11,7 @@ from .feasibility import FeasibilityResult, balance_feasibility
 from .network_solver import NetworkMeanFieldResult, solve_network
 from .scaling import ExponentFit, ScanResult, fit_exponent, fit_exponent_se, scan_N
 from .semibalanced import SemiBalancedResult, semi_balanced
+from .spatial_limit import SpatialSemiBalancedResult, semi_balanced_spatial
 from .spatial import (SpatialModel, SpatialResult, SpatialStability, balanced_profile,
                       solve_spatial, spatial_balance_conditions, spatial_stability)
 from .degree_space import SATURATED_FRACTION, SILENT_RATE, MeanFieldResult, solve
@@ -43,7 +44,7 @@ __all__ = [
     "solve", "MeanFieldResult", "solve_network", "NetworkMeanFieldResult",
     "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
     "fit_exponent_se", "ExponentFit",
-    "semi_balanced", "SemiBalancedResult",
+    "semi_balanced", "SemiBalancedResult", "semi_balanced_spatial", "SpatialSemiBalancedResult",
     "SpatialModel", "SpatialResult", "SpatialStability", "balanced_profile", "solve_spatial",
     "spatial_balance_conditions", "spatial_stability",
     "SILENT_RATE", "SATURATED_FRACTION",

@@ -688,6 +688,9 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     Returns
     -------
     SemiBalancedResult
+        Or, for a ``SpatialModel`` (``DegreeModel.spatial``), the
+        ``SpatialSemiBalancedResult`` of ``meanfield.spatial_limit.semi_balanced_spatial``
+        (``n_nodes`` is then its ``n_side``; ``max_pivots`` is not used).
 
     Raises
     ------
@@ -775,6 +778,13 @@ def semi_balanced(params: NetworkParams, model: DegreeModel | None = None, *,
     >>> bool(b.feasible), bool(b.active[0, 0]), bool(b.active[0, -1])   # low labels active
     (False, True, False)
     """
+    from .spatial import SpatialModel
+    if isinstance(model, SpatialModel):
+        # position labels: Gaussian kernels make the pivot path degenerate, and the input
+        # profile enters through the convolution (meanfield.spatial_limit)
+        from .spatial_limit import semi_balanced_spatial
+        return semi_balanced_spatial(params, model, n_side=n_nodes, r_max=r_max, tol=tol,
+                                     strict=strict)
     t_start = time.perf_counter()
     params = check_network_params(params)
     model = resolve_model(model)

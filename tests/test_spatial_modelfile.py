@@ -214,3 +214,27 @@ def test_simulate_drives_the_bump():
         np.testing.assert_allclose(spatial_rate_X(p, m, net),
                                    p.r_X * (1 + 1.5 * np.exp(-0.5 * (d / 0.1) ** 2)), rtol=1e-13)
     assert spatial_rate_X(p, DegreeModel.spatial(1, 0.05, 0.1, n_side=32), net) is None
+
+
+@pytest.mark.filterwarnings("ignore::meanfield.errors.RegimeWarning")
+def test_cli_layout_and_construction_reach_the_sampler(capsys):
+    """--layout/--construction give the network sample_network gives with them (same seed)."""
+    from graphs import sample_network
+
+    base = ["simulate", "--preset", "rosenbaum2017", "--N", "1000", "--model", "spatial",
+            "--dim", "1", "--sigma", "0.05", "--sigma-X", "0.1", "--n-side", "32",
+            "--T", "0.05", "--burn-in", "0.0", "--seed", "4"]
+    p = NetworkParams.preset("rosenbaum2017", N=1000)
+    m = DegreeModel.spatial(1, 0.05, 0.1, n_side=32)
+    counts = {}
+    for extra, kw in ((["--construction", "fixed_outdegree"], {"construction": "fixed_outdegree"}),
+                      (["--layout", "random"], {"layout": "random"}), ([], {})):
+        assert cli.main(base + extra) == 0
+        got = re.search(r"network: \d+ neurons, (\d+) recurrent synapses", capsys.readouterr().out)
+        assert got
+        net = sample_network(p, m, seed=4, **kw)
+        assert int(got.group(1)) == net.n_synapses
+        counts[tuple(extra)] = net.n_synapses
+    assert len(set(counts.values())) == 3        # the options changed the network
+    assert cli.main(["simulate", "--preset", "akil2021", "--N", "1000", "--layout", "random"]) == 2
+    assert "--layout applies to spatial models only" in capsys.readouterr().err
