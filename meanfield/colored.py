@@ -53,6 +53,10 @@ COLORED_Q_MAX = 1.0
 METHODS = ("auto", "table", "direct")
 """Accepted values of ``colored_rate(method=...)``."""
 
+NEGLIGIBLE_RATE = 1e-10
+"""Hz. Points outside the table whose white-noise rate is below this skip the direct solver
+and keep the white rate (ratio 1): a silent neuron, which the solver could not resolve anyway."""
+
 DIRECT_WARN_AT = 20
 """``method="auto"``: warn when more points than this need the (slow) direct solver."""
 
@@ -126,9 +130,13 @@ def _ratio_and_white(neuron, mu, sigma, tau_s, method, need_white):
                     f"direct Fokker-Planck solver (0.05-0.3 s each)", RegimeWarning, stacklevel=3)
     if direct.any():
         white_d = np.asarray(_white(neuron, mu[direct], sigma[direct]), dtype=float)
-        r_d = _direct(neuron, mu[direct], sigma[direct], tau_s[direct])
+        # a white rate below NEGLIGIBLE_RATE: ratio 1 (the Fokker-Planck grid would have to
+        # span thousands of sigma, e.g. mu = -4000 mV at sigma = 2 mV inside a stiff solve)
+        solve_d = white_d >= NEGLIGIBLE_RATE
+        idx = np.flatnonzero(direct)[solve_d]
+        r_d = _direct(neuron, mu[idx], sigma[idx], tau_s[idx])
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio[direct] = np.where(white_d > 0, r_d / white_d, 0.0)
+            ratio[idx] = np.where(white_d[solve_d] > 0, r_d / white_d[solve_d], 0.0)
     if need_white:
         white = np.empty(mu.size)
         exact = ~col
@@ -228,7 +236,8 @@ def colored_rate(neuron, mu, sigma, tau_s, *, method: str = "auto") -> np.ndarra
     +0.9 %; the exception (EIF, 1.07 Hz, tau_s/tau_m = 0.1, +6.9 %) is shot noise of the
     finite J (+2.6 % at J = sigma/80, -0.2 % with Gaussian input). The Fourcaud-Brunel
     shift is 14.7 % off on the same LIF points. Rates below about 1e-6 Hz are not resolved
-    (the table extrapolates there).
+    (the table extrapolates there); outside the table, points whose white-noise rate is below
+    ``NEGLIGIBLE_RATE`` (1e-10 Hz) get that white rate instead of a direct solve.
 
     References
     ----------

@@ -197,7 +197,29 @@ def test_interpolated_white_eif_rate():
     err = np.abs(got / eif_rate(mu, sigma, EIF_AKIL) - 1.0)
     assert err[x >= -4].max() < 1.5e-3
     assert err.max() < 1.5e-2
+    # mean-driven, x in [10, 40] (nodes growing from 0.1 to 0.5): measured 1.2e-4
+    x = rng.uniform(10.0, 40.0, 300)
+    mu = EIF_AKIL.V_T + x * sigma
+    err = np.abs(np.exp(tab.log_white_eif(EIF_AKIL, mu, sigma)) / eif_rate(mu, sigma, EIF_AKIL) - 1.0)
+    assert err.max() < 5e-4
     assert np.isnan(tab.log_white_eif(EIF_AKIL, np.array([-70.0]), np.array([1.0])))[0]
+
+
+def test_interpolated_white_eif_rate_below_the_grid_is_a_tight_upper_bound():
+    # x < -8: log r continues linearly with the slope at x = -8 (log r concave in x):
+    # never below eif_rate; measured at most 0.65 above it in log r where the exact rate
+    # exceeds 1e-10 Hz (sigma up to 50 mV, x down to -20); bar 0.8
+    for neuron in (EIF_AKIL, NetworkParams.preset("rosenbaum2017").neuron_E):
+        x = np.repeat(np.array([-8.5, -10.0, -12.0, -15.0, -20.0]), 5)
+        sigma = np.tile(np.array([2.0, 5.0, 16.0, 30.0, 50.0]), 5)
+        mu = neuron.V_T + x * sigma
+        got = tab.log_white_eif(neuron, mu, sigma)
+        with np.errstate(divide="ignore"):
+            ref = np.log(eif_rate(mu, sigma, neuron))
+        assert np.all(got >= ref - 1e-6)
+        big = ref > math.log(1e-10)
+        assert big.sum() >= 4 and np.all(got[big] - ref[big] < 0.8)
+        assert np.all(np.exp(got[~big]) < 1e-7)
 
 
 def test_table_lookup_is_fast():
@@ -362,3 +384,16 @@ def test_table_build_does_not_count_against_the_solvers_time_budget(monkeypatch,
         assert res.wall_time >= 1.0
     finally:
         tab._LOADED.clear()
+
+
+def test_far_below_threshold_outside_the_table_is_silent_not_a_memory_error():
+    """mu thousands of mV below threshold at a sigma below the table (what a stiff solve
+    visits): the white rate underflows, and the direct solver is not asked to span it."""
+    import time as _time
+
+    from meanfield.colored import NEGLIGIBLE_RATE
+    eif = NetworkParams.preset("rosenbaum2017").neuron_E
+    t0 = _time.perf_counter()
+    r = colored_rate(eif, np.array([-4163.0, -300.0]), np.array([1.81, 1.5]), tau_s=0.0022)
+    assert np.all(r >= 0) and np.all(r < NEGLIGIBLE_RATE)
+    assert _time.perf_counter() - t0 < 5.0

@@ -82,7 +82,39 @@ def test_two_d_white_lookup_equals_the_former_three_d_one():
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
 
 
-def test_catmull_rom_gradient_is_exact_for_quadratics_on_uniform_nodes():
+@pytest.mark.parametrize("d", [2, 3])
+def test_compiled_lookup_equals_the_numpy_path(d, monkeypatch):
+    """The numba loop (``meanfield._interp_numba``) and the numpy reference give the same
+    interpolant and gradient: on the real tables, outside the nodes (clamped, zero
+    derivative) and exactly on nodes (derivative of the segment above)."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(7 + d)
+    t = tab.get_table(EIF_AKIL)
+    if d == 3:
+        p, nodes = t.padded, (t.x, t.log_sigma, t.q)
+    else:
+        p, nodes = next(v for k, v in tab._WHITE.items())[0], (tab.WHITE_X, tab.WHITE_LOG_SIGMA)
+    m = 4000
+    pts = [rng.uniform(n[0] - 0.2 * (n[-1] - n[0]), n[-1] + 0.2 * (n[-1] - n[0]), m) for n in nodes]
+    for k, n in enumerate(nodes):          # exact nodes, both ends included
+        pts[k][:n.size] = n[rng.permutation(n.size)] if n.size <= m else pts[k][:n.size]
+    monkeypatch.setattr(tab, "USE_COMPILED", True)
+    v1, g1 = tab._catmull_rom(p, nodes, pts, grad=True)
+    assert tab._compiled() is not None
+    monkeypatch.setattr(tab, "USE_COMPILED", False)
+    v0, g0 = tab._catmull_rom(p, nodes, pts, grad=True)
+    np.testing.assert_allclose(v1, v0, rtol=1e-13, atol=1e-13)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.max(np.abs(b)))
+    out = [(pts[k] < n[0]) | (pts[k] > n[-1]) for k, n in enumerate(nodes)]
+    assert all(np.all(g1[k][out[k]] == 0.0) for k in range(d))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_catmull_rom_gradient_is_exact_for_quadratics_on_uniform_nodes(compiled, monkeypatch):
+    if compiled:
+        pytest.importorskip("numba")
+    monkeypatch.setattr(tab, "USE_COMPILED", compiled)
     # Catmull-Rom reproduces quadratics on uniform nodes (ghost nodes by quadratic
     # extrapolation included), so the gradient of the interpolant is the exact gradient
     xs, ys, zs = np.linspace(0, 1, 6), np.linspace(-1, 2, 5), np.linspace(0, 2, 7)
