@@ -266,7 +266,7 @@ _KERNELS = []
 
 
 def _compiled():
-    """The compiled lookup module, or None (numba missing, or ``USE_COMPILED`` False)."""
+    """Return the compiled lookup module, or None (numba missing, or ``USE_COMPILED`` False)."""
     if not USE_COMPILED:
         return None
     if not _KERNELS:
@@ -472,7 +472,7 @@ _LOADED: dict = {}
 _WHITE: dict = {}
 
 def _white_x_nodes() -> np.ndarray:
-    """Steps of 0.1 from x = -8 to 10, then growing by 5 % a step up to 0.5, then 0.5 past 40."""
+    """Return x nodes: steps of 0.1 from -8 to 10, growing by 5 % a step up to 0.5, 0.5 past 40."""
     nodes = list(np.arange(-8.0, 10.0001, 0.1))
     h = 0.1
     while nodes[-1] < 40.0:
