@@ -93,6 +93,7 @@ def test_compiled_lookup_equals_the_numpy_path(d, monkeypatch):
     if d == 3:
         p, nodes = t.padded, (t.x, t.log_sigma, t.q)
     else:
+        tab.log_white_eif(EIF_AKIL, np.array([-60.0]), np.array([10.0]))      # builds the grid
         p, nodes = next(v for k, v in tab._WHITE.items())[0], (tab.WHITE_X, tab.WHITE_LOG_SIGMA)
     m = 4000
     pts = [rng.uniform(n[0] - 0.2 * (n[-1] - n[0]), n[-1] + 0.2 * (n[-1] - n[0]), m) for n in nodes]
