@@ -130,6 +130,6 @@ def exponent_claim(claim_id: str, what: str, points, pop: str, key: str, target:
 # ---------------------------------------------------------------- fig5_spatial (issue 13)
 FIG5_CLAIM_IDS = ("fig5.uniform_rates", "fig5.bump_bins_agree", "fig5.violated_spread_exponent",
                   "fig5.respected_spread_exponent", "fig5.theory_spread_exponents",
-                  "fig5.instability_wave_number", "fig5.stable_no_pattern",
+                  "fig5.violated_limit_spread", "fig5.instability_wave_number", "fig5.stable_no_pattern",
                   "fig5.indegree_rates_fall")
 """The claim ids of ``paper_figures.fig5_spatial`` (spatial balance), in the order judged."""

@@ -20,7 +20,8 @@ def _good():
     sq = np.sqrt(Ns)
     c = {"N": Ns,
          "violated": {"sigma_X": 0.01, "sim_spread": list(sq / 40), "theory_spread": list(sq / 40),
-                      "converged": [True] * 3, "sim_exponent": 0.5, "theory_exponent": 0.45},
+                      "converged": [True] * 3, "sim_exponent": 0.5, "theory_exponent": 0.45,
+                      "limit_spread": list(sq / 40 * 1.1), "limit_success": True},
          "respected": {"sigma_X": 0.1, "sim_spread": [1.0] * 3, "theory_spread": [0.2] * 3,
                        "converged": [True] * 3, "sim_exponent": 0.0, "theory_exponent": 0.1}}
     pw_u = np.ones(49)
@@ -55,6 +56,8 @@ def test_each_claim_fails_just_outside_its_bar():
         "fig5.violated_spread_exponent": lambda d: d["c"]["violated"].update(sim_exponent=0.34),
         "fig5.respected_spread_exponent": lambda d: d["c"]["respected"].update(sim_exponent=0.21),
         "fig5.theory_spread_exponents": lambda d: d["c"]["violated"].update(theory_exponent=0.66),
+        "fig5.violated_limit_spread": lambda d: d["c"]["violated"].update(
+            limit_spread=list(np.sqrt(d["c"]["N"]) / 40 / 0.74)),
         "fig5.instability_wave_number": lambda d: d["d"]["unstable"].update(n_sim=8),
         "fig5.stable_no_pattern": lambda d: d["d"]["stable"].update(peak_ratio=f5.PEAK_RATIO + 0.1),
         "fig5.indegree_rates_fall": lambda d: d["e"]["E"]["sim"][2].__setitem__(3, 9.0),
@@ -85,3 +88,18 @@ def test_quick_mode_judges_every_claim_pass():
     res = _ok(d)
     assert list(res) == list(f5.CLAIM_IDS)
     assert all(res.values()), [k for k, v in res.items() if not v]
+
+
+def test_limit_spread_claim_fails_without_a_solved_limit():
+    for change in ({"limit_success": False}, {"limit_spread": [np.nan] * 3},
+                   {"converged": [True, False, True]}):
+        d = copy.deepcopy(_good())
+        d["c"]["violated"].update(change)
+        assert not _ok(d)["fig5.violated_limit_spread"], change
+    d = copy.deepcopy(_good())
+    del d["c"]["violated"]["limit_spread"]            # data without the limit: no pass
+    assert not _ok(d)["fig5.violated_limit_spread"]
+    d = copy.deepcopy(_good())                          # just inside the bar, both sides
+    for f in (0.76, 1.24):
+        d["c"]["violated"]["limit_spread"] = list(np.asarray(d["c"]["violated"]["theory_spread"]) / f)
+        assert _ok(d)["fig5.violated_limit_spread"], f

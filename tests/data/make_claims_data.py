@@ -2,7 +2,9 @@
 
 Run from the repository root (about a minute on one core):
 
-    PYTHONPATH=$PWD python tests/data/make_claims_data.py
+    PYTHONPATH=$PWD python tests/data/make_claims_data.py [fig5 ...]
+
+(naming figures recomputes only those and keeps the others' recorded data).
 
 It runs ``compute(quick=True, seed=0)`` of every figure (fig0 ... fig5), drops what no
 claim uses (the theory's mu
@@ -82,17 +84,21 @@ def main() -> int:
                                fig2_assortative_restores, fig3_counterexample_crossover,
                                fig4_semibalanced, fig5_spatial)
 
-    data = {}
+    only = set(sys.argv[1:])          # e.g. "fig5": recompute these, keep the others' record
+    data = json.loads(OUT.read_text()) if only else {}
     for key, mod in (("fig0", fig0_transfer), ("fig1", fig1_indegree_breaks_balance),
                      ("fig2", fig2_assortative_restores), ("fig3", fig3_counterexample_crossover),
                      ("fig4", fig4_semibalanced), ("fig5", fig5_spatial)):
+        if only and key not in only:
+            continue
         data[key] = mod.compute(quick=True, seed=0)
         if key == "fig4":          # the theory profiles are drawn, not judged
             for t in data[key]["theory"]:
                 del t["label"], t["rate"], t["weights"]
         print(key, "computed", flush=True)
-    data["case_b_theory_ladder"] = fig2_assortative_restores.theory_ladder(
-        fig1_indegree_breaks_balance.MODEL)
+    if not only or "case_b_theory_ladder" in only:
+        data["case_b_theory_ladder"] = fig2_assortative_restores.theory_ladder(
+            fig1_indegree_breaks_balance.MODEL)
     OUT.write_text(json.dumps(_plain(data), separators=(",", ":")) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
     return 0
