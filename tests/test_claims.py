@@ -53,7 +53,8 @@ IDS = {
              "fig4.distance_falls", "fig4.sim_active_fraction_falls", "fig4.sim_means_approach"],
     "fig5": ["fig5.uniform_rates", "fig5.bump_bins_agree", "fig5.violated_spread_exponent",
              "fig5.respected_spread_exponent", "fig5.theory_spread_exponents",
-             "fig5.violated_limit_spread", "fig5.instability_wave_number", "fig5.stable_no_pattern", "fig5.indegree_rates_fall"],
+             "fig5.violated_limit_spread", "fig5.instability_wave_number", "fig5.stable_no_pattern",
+             "fig5.indegree_rates_fall"],
 }
 N_CLAIMS = 58
 
