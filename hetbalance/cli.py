@@ -419,9 +419,6 @@ def _print_spatial_comparison(cmp, dim):
 
 
 def _cmd_solve_spatial(args, argv, params, model) -> int:
-    if args.plot:
-        raise UsageError("--plot is not available for spatial models (plot SpatialResult.profile "
-                         "yourself, or see paper_figures.fig5_spatial)")
     res = _run.run_solve(params, model, {"filter": args.filter, "tol": args.tol,
                                          **({"maxiter": args.maxiter} if args.maxiter else {})})
     _print_spatial_theory(res)
@@ -436,6 +433,11 @@ def _cmd_solve_spatial(args, argv, params, model) -> int:
               f"E {lim.active_fraction[0]:.3g}, I {lim.active_fraction[1]:.3g}; {lim.message}")
         scalars["semi_balanced_limit"] = lim.to_dict()
         arrays["semi_balanced_profile"] = lim.profile
+        if args.plot:
+            stem = pathlib.Path(args.plot)
+            _save_plot(lim.plot(), stem.with_name(stem.stem + "_limit" + stem.suffix))
+    if args.plot:
+        _save_plot(res.plot(), args.plot)
     _write(args, "solve", params, model, scalars, arrays, argv=argv)
     if not res.converged:
         print(f"hetbalance solve: the spatial solver did not converge: {res.message}",

@@ -108,3 +108,72 @@ def plot_mean_field(result, *, title: str | None = None):
                  + ("" if result.converged else " (did not converge)"))
     fig.suptitle(title)
     return fig
+
+
+def plot_spatial(result, *, title: str | None = None):
+    r"""Plot a spatial rate profile against position: the finite-N theory or the N -> infinity limit.
+
+    Parameters
+    ----------
+    result : SpatialResult or SpatialSemiBalancedResult
+        From ``meanfield.solve_spatial`` or ``meanfield.semi_balanced`` on a spatial model.
+    title : str, optional
+        Figure title (default: what the result is, N, and whether it converged).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Ring: two panels against position x, one line per population (E red, I blue):
+        (1) the rate, kappa-averaged (``result.profile``, Hz), with the balanced limit
+        (``SpatialResult.balanced``, dashed; left out where it is negative somewhere: no
+        balanced profile exists) or, for the limit itself, nothing more; (2) the mean input
+        :math:`\mu` (mV, kappa-averaged) of a ``SpatialResult``, or the O(sqrt N) bracket
+        :math:`\beta` (mV Hz) of a ``SpatialSemiBalancedResult``. Torus: the E and I rate
+        maps (``imshow`` of ``profile[a].reshape(n, n)``, rows = first coordinate).
+    """
+    from .spatial_limit import SpatialSemiBalancedResult
+    is_limit = isinstance(result, SpatialSemiBalancedResult)
+    prof = np.asarray(result.profile)
+    x = np.asarray(result.positions)
+    w = np.asarray(result.kappa_weights)
+    if is_limit:
+        second = np.tensordot(np.asarray(result.bracket), w, axes=([2], [0]))
+        second_label = r"bracket $\beta$ (mV Hz)"
+    else:
+        second = np.tensordot(np.asarray(result.mu), w, axes=([2], [0]))
+        second_label = r"$\mu$ (mV)"
+    if title is None:
+        title = ("semi-balanced limit (N -> infinity)" + ("" if result.success else " (NOT converged)")
+                 if is_limit else
+                 f"spatial theory: N = {result.N}" + ("" if result.converged else " (did not converge)"))
+    if x.ndim == 2:            # torus: rate maps
+        n = int(round(np.sqrt(x.shape[0])))
+        fig, axes = new_figure(2, width=3.6, height=3.2)
+        for a, pop in enumerate(POPULATIONS):
+            ax = axes[0, a]
+            im = ax.imshow(prof[a].reshape(n, n), origin="lower", extent=(0, 1, 0, 1),
+                           cmap="viridis")
+            fig.colorbar(im, ax=ax, label="rate (Hz)")
+            ax.set_title(f"{pop} rate")
+            ax.set_xlabel("x_2")
+            ax.set_ylabel("x_1")
+        fig.suptitle(title)
+        return fig
+    fig, axes = new_figure(2)
+    order = np.argsort(x, kind="stable")
+    for a, pop in enumerate(POPULATIONS):
+        axes[0, 0].plot(x[order], prof[a][order], "-", color=POPULATION_COLORS[a], label=pop)
+        axes[0, 1].plot(x[order], second[a][order], "-", color=POPULATION_COLORS[a], label=pop)
+    if not is_limit:
+        bal = np.asarray(result.balanced)
+        if np.all(bal >= 0):
+            for a, pop in enumerate(POPULATIONS):
+                axes[0, 0].plot(x[order], bal[a][order], "--", color=POPULATION_COLORS[a],
+                                label=f"{pop} balanced limit")
+    axes[0, 0].set_xlabel("position x")
+    axes[0, 0].set_ylabel("rate (Hz)")
+    axes[0, 1].set_xlabel("position x")
+    axes[0, 1].set_ylabel(second_label)
+    axes[0, 0].legend(frameon=False, fontsize=7)
+    fig.suptitle(title)
+    return fig

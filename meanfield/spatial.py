@@ -800,6 +800,19 @@ class SpatialResult:
         """Mean rate of E and I over positions and kappa, shape (2,), Hz."""
         return self.profile.mean(axis=1)
 
+    def plot(self, *, title: str | None = None):
+        """Plot the profile against position (a map on the torus).
+
+        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
+        ``meanfield.plotting.plot_spatial``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plotting import plot_spatial
+        return plot_spatial(self, title=title)
+
     def rate_at(self, population, x, kappa=None, *, limit: bool = False) -> np.ndarray:
         """Theory rate at positions ``x`` (and degree factors ``kappa``), Hz.
 

@@ -132,6 +132,19 @@ class SpatialSemiBalancedResult:
         b = np.tensordot(self.bracket, self.kappa_weights, axes=([2], [0]))
         return b.std(axis=1)
 
+    def plot(self, *, title: str | None = None):
+        """Plot the profile against position (a map on the torus).
+
+        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
+        ``meanfield.plotting.plot_spatial``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plotting import plot_spatial
+        return plot_spatial(self, title=title)
+
     def summary(self) -> str:
         """Describe the result in a few lines."""
         return (f"semi-balanced spatial limit ({'balanced' if self.feasible else 'semi-balanced'}"

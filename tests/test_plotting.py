@@ -151,3 +151,49 @@ def test_cli_solve_and_simulate_write_plots(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert all(f"wrote {f}" in printed for f in (out, out2, cmp_png))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sim.png", "sim_compare.png", "theory.png"]
+
+
+def test_spatial_plots_hold_the_profiles(tmp_path, capsys):
+    """SpatialResult.plot and SpatialSemiBalancedResult.plot: ring lines and torus maps are
+    the results' own profiles (and mu, or the bracket of the limit)."""
+    from hetbalance import cli
+    from meanfield import semi_balanced, solve_spatial
+    from meanfield.spatial import GaussianBump
+
+    p = NetworkParams.preset("rosenbaum2017")
+    bump = GaussianBump(0.5, 0.1, 1.0)
+    ok_model = DegreeModel.spatial(1, 0.05, 0.1, input_profile=bump, n_side=64)
+    th = solve_spatial(p, ok_model, N=20000)
+    ax_rate, ax_mu = th.plot().axes
+    assert len(ax_rate.lines) == 4 and len(ax_mu.lines) == 2       # + the balanced limit
+    for a in range(2):
+        np.testing.assert_array_equal(ax_rate.lines[a].get_xdata(), th.positions)
+        np.testing.assert_array_equal(ax_rate.lines[a].get_ydata(), th.profile[a])
+        np.testing.assert_array_equal(ax_rate.lines[2 + a].get_ydata(), th.balanced[a])
+        np.testing.assert_allclose(ax_mu.lines[a].get_ydata(), th.mu[a, :, 0])
+    assert ax_rate.lines[0].get_label() == "E" and ax_rate.lines[1].get_label() == "I"
+    # ordering violated: no balanced profile to draw; the limit plots its rates and bracket
+    bad_model = DegreeModel.spatial(1, 0.25, 0.1, input_profile=bump, n_side=64)
+    th_bad = solve_spatial(p, bad_model, N=20000)
+    assert len(th_bad.plot().axes[0].lines) == 2
+    lim = semi_balanced(p, bad_model)
+    ax_r, ax_b = lim.plot().axes
+    for a in range(2):
+        np.testing.assert_array_equal(ax_r.lines[a].get_ydata(), lim.rates[a, :, 0])
+        np.testing.assert_array_equal(ax_b.lines[a].get_ydata(), lim.bracket[a, :, 0])
+    assert "bracket" in ax_b.get_ylabel()
+    # torus: maps with the first coordinate along the rows
+    tor = solve_spatial(p, DegreeModel.spatial(2, 0.05, 0.1, input_profile=GaussianBump(0.3, 0.1, 1.0),
+                                               n_side=16), N=20000)
+    fig = tor.plot()
+    imgs = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(imgs) == 2
+    for a in range(2):
+        np.testing.assert_array_equal(np.asarray(imgs[a].get_array()), tor.profile[a].reshape(16, 16))
+    # the CLI writes the theory plot, and the limit's when no balanced profile exists
+    out = tmp_path / "ring.png"
+    assert cli.main(["solve", "--preset", "rosenbaum2017", "--N", "20000", "--model", "spatial",
+                     "--sigma", "0.25", "--sigma-X", "0.1", "--n-side", "64",
+                     "--bump", "0.5", "0.1", "1.0", "--plot", str(out)]) == 0
+    capsys.readouterr()
+    assert out.stat().st_size > 5000 and (tmp_path / "ring_limit.png").stat().st_size > 5000
