@@ -41,7 +41,7 @@ FILTER = "colored"
 BUMP = (0.5, 0.1, 1.0)          # centre, width, amplitude of the bump of panels b and e
 NARROW = (0.5, 0.02, 1.0)       # the narrow bump of panel c
 LIMIT_SPREAD_TOL = 0.25
-"""(c): largest |theory / limit - 1| of the net-input spread along the ladder (measured
+"""(c): largest deviation from 1 of theory / limit, the net-input spread along the ladder (measured
 0.85-1.00 at N = 2,500 ... 20,000; 0.97 at N = 10^8, docs/theory.md section 12)."""
 DT = 1e-4
 
