@@ -114,6 +114,14 @@ def main(argv=None):
                     help="also solve the neuron-level theory (solve_network) on the first "
                          "seed's Case B graphs and compare it with that simulation by label "
                          "decile")
+    ap.add_argument("--fano", type=float, nargs=2, default=None, metavar=("F_E", "F_I"),
+                    help="solve(fano=(F_E, F_I)): factor on the E and I shares of sigma^2 (all cases)")
+    ap.add_argument("--fano-json", default=None,
+                    help="JSON {\"preset/model\": [F_E, F_I]} per case (e.g. from renewal_spike_stats.py)")
+    ap.add_argument("--variants", nargs="+", default=None,
+                    help="only these theory variants (e.g. colored+spread)")
+    ap.add_argument("--quick", action="store_true",
+                    help="skip the input-spread and noise-slope diagnostics")
     args = ap.parse_args(argv)
     sims = simulations(args)
     if args.simulate_only:
@@ -356,7 +364,15 @@ def homogeneous_spread_from_sim(params, runs) -> np.ndarray:
 def report(args, sims):
     from meanfield import solve
 
+    import json
+
     variants = theory_variants()
+    if args.variants:
+        variants = [v for v in variants if v[0] in args.variants]
+    per_case = {}
+    if args.fano_json:
+        with open(args.fano_json) as f:
+            per_case = json.load(f)
     print(f"\nN = {args.N}, T = {args.T:g} s after {args.burn_in:g} s, seeds {args.seeds}; "
           f"theory variants: {', '.join(v for v, _ in variants)}")
     rows = []
@@ -366,6 +382,9 @@ def report(args, sims):
             sim = sim_summary(runs)
             params = NetworkParams.preset(preset, N=args.N)
             model = DegreeModel.from_spec(MODELS[name])
+            fano = tuple(float(f) for f in per_case.get(f"{preset}/{name}", args.fano or (1.0, 1.0)))
+            if fano != (1.0, 1.0):
+                print(f"\nsolve(fano=...): F_E = {fano[0]:.4f}, F_I = {fano[1]:.4f}")
             print(f"\n=== {preset}, {name}: simulation E {sim['mean'][0]:.4f} +/- "
                   f"{sim['mean_se'][0]:.4f} Hz, I {sim['mean'][1]:.4f} +/- {sim['mean_se'][1]:.4f} "
                   f"Hz (mean +/- SE over seeds); no spike in {args.T:g} s: E {sim['silent'][0]:.3f}, "
@@ -375,7 +394,7 @@ def report(args, sims):
             for vname, kw in variants:
                 t0 = time.perf_counter()
                 try:
-                    th = solve(params, model, **_solve_kwargs(params, kw))
+                    th = solve(params, model, **_solve_kwargs(params, dict(kw, fano=fano)))
                 except (ValueError, TypeError) as exc:
                     print(f"  {vname:15s} not available: {exc}")
                     continue
@@ -404,7 +423,7 @@ def report(args, sims):
                               for p, (j, f, w) in bins.items()))
                     for line in misses:
                         print(f"  {'':15s}   outside the bar: {line}")
-                if th.spread:
+                if th.spread and not args.quick:
                     spread = input_spread(th, runs)
                     extra = ""
                     if name == "homogeneous":
