@@ -745,8 +745,33 @@ def _spatial(cls, dim, sigma, sigma_X, *, kappa=None, kappa_cv: float = 0.0,
 
 
 # ---------------------------------------------------------------------------- finite N
+class _ProfileResult:
+    """``profile`` and ``plot`` of the spatial results (rates of shape (2, M, n_kappa))."""
+
+    rates: np.ndarray
+    kappa_weights: np.ndarray
+
+    @property
+    def profile(self) -> np.ndarray:
+        """Rates averaged over kappa, shape (2, M), Hz."""
+        return np.tensordot(self.rates, self.kappa_weights, axes=([2], [0]))
+
+    def plot(self, *, title: str | None = None):
+        """Plot the profile against position (a map on the torus).
+
+        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
+        ``meanfield.plotting.plot_spatial``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plotting import plot_spatial
+        return plot_spatial(self, title=title)
+
+
 @dataclass(frozen=True)
-class SpatialResult:
+class SpatialResult(_ProfileResult):
     r"""Finite-N self-consistent rate profile of a spatial network (``solve_spatial``).
 
     Attributes
@@ -791,27 +816,9 @@ class SpatialResult:
     time_s: float
 
     @property
-    def profile(self) -> np.ndarray:
-        """Rates averaged over kappa, shape (2, M), Hz."""
-        return np.tensordot(self.rates, self.kappa_weights, axes=([2], [0]))
-
-    @property
     def population_rates(self) -> np.ndarray:
         """Mean rate of E and I over positions and kappa, shape (2,), Hz."""
         return self.profile.mean(axis=1)
-
-    def plot(self, *, title: str | None = None):
-        """Plot the profile against position (a map on the torus).
-
-        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
-        ``meanfield.plotting.plot_spatial``.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from .plotting import plot_spatial
-        return plot_spatial(self, title=title)
 
     def rate_at(self, population, x, kappa=None, *, limit: bool = False) -> np.ndarray:
         """Theory rate at positions ``x`` (and degree factors ``kappa``), Hz.

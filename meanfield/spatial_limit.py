@@ -31,8 +31,8 @@ import numpy as np
 from .checks import check_in_range, check_int
 from .errors import ConvergenceError, ParameterError
 from .params import POPULATIONS, NetworkParams, check_network_params
-from .spatial import (SpatialModel, _profile_on_grid, balanced_profile, grid_kernel_fourier,
-                      grid_positions)
+from .spatial import (SpatialModel, _profile_on_grid, _ProfileResult, balanced_profile,
+                      grid_kernel_fourier, grid_positions)
 
 __all__ = ["SpatialSemiBalancedResult", "semi_balanced_spatial", "MAX_DENSE_LABELS"]
 
@@ -45,7 +45,7 @@ _RANK_CUT = 1e-8          # singular values below this x the largest: undetermin
 
 
 @dataclass(frozen=True)
-class SpatialSemiBalancedResult:
+class SpatialSemiBalancedResult(_ProfileResult):
     r"""The N -> infinity limit of a spatial network's rate profile (frozen).
 
     Attributes
@@ -118,11 +118,6 @@ class SpatialSemiBalancedResult:
     wall_time: float
 
     @property
-    def profile(self) -> np.ndarray:
-        """Rates averaged over kappa, shape (2, M), Hz."""
-        return np.tensordot(self.rates, self.kappa_weights, axes=([2], [0]))
-
-    @property
     def spread(self) -> np.ndarray:
         r"""Standard deviation over positions of the bracket profile, shape (2,), mV Hz.
 
@@ -131,19 +126,6 @@ class SpatialSemiBalancedResult:
         """
         b = np.tensordot(self.bracket, self.kappa_weights, axes=([2], [0]))
         return b.std(axis=1)
-
-    def plot(self, *, title: str | None = None):
-        """Plot the profile against position (a map on the torus).
-
-        Needs matplotlib (``pip install 'hetbalance[figures]'``); see
-        ``meanfield.plotting.plot_spatial``.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from .plotting import plot_spatial
-        return plot_spatial(self, title=title)
 
     def summary(self) -> str:
         """Describe the result in a few lines."""
