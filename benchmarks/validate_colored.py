@@ -153,7 +153,7 @@ def theory(neuron, mu, sigma, tau_s):
     return col, white, fb
 
 
-def run_grid(points, j_ratio, max_ns, seed, dt=DT):
+def run_grid(points, j_ratio, max_ns, seed, dt=DT, min_spikes=1e4):
     rows = []
     t_all = time.perf_counter()
     for kind, nrn in neurons().items():
@@ -164,7 +164,7 @@ def run_grid(points, j_ratio, max_ns, seed, dt=DT):
                 by_sigma.setdefault(sigma, []).append(mu)
             for sigma, mus in by_sigma.items():
                 th = [theory(nrn, mu, sigma, tau_s) for mu in mus]
-                ns = [min(1e4 / max(t[0], 1e-3), max_ns) for t in th]
+                ns = [min(min_spikes / max(t[0], 1e-3), max_ns) for t in th]
                 n_pp = [max(20, int(math.ceil(x / (T_RUN - BURN_IN)))) for x in ns]
                 seed += 1
                 res = simulate_points(nrn, mus, sigma, tau_s, sigma / j_ratio, n_pp, T_RUN, seed,
@@ -265,12 +265,15 @@ def main(argv=None):
                     help="neuron-seconds cap per point (default 8000)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dt", type=float, default=DT, help="simulation time step, s")
+    ap.add_argument("--min-spikes", type=float, default=1e4,
+                    help="spikes a point is sized for from its theory rate (default 10^4; "
+                         "a margin above 10^4 covers simulated rates below the theory)")
     args = ap.parse_args(argv)
     if args.shot:
         shot_study(args.seed)
         return 0
     rows, wall = run_grid(QUICK if args.quick else POINTS, args.j_ratio, args.max_ns, args.seed,
-                          args.dt)
+                          args.dt, args.min_spikes)
     return 1 if report(rows, wall, args.j_ratio, args.dt) else 0
 
 

@@ -92,13 +92,13 @@ def test_torus_ordering_respected(p17):
     np.testing.assert_allclose(res.profile, bal, rtol=1e-5)
 
 
-@pytest.mark.parametrize("n_side,r_max", [(6, None), (4, 20.0), (4, 10.0)])
+@pytest.mark.parametrize("n_side,r_max", [(6, None), (4, 20.0), (4, 10.0), (4, (10.0, 30.0))])
 def test_violated_ordering_against_exhaustive_enumeration(p17, n_side, r_max):
     m = mf.DegreeModel.spatial(1, 0.25, 0.1, input_profile=BUMP, n_side=n_side)
     res = semi_balanced_spatial(p17, m, r_max=r_max)
     assert res.success and not res.feasible
     A, c = _dense_problem(p17, 0.25, 0.1, n_side, BUMP)
-    u = np.full(2 * n_side, np.inf if r_max is None else r_max)
+    u = np.repeat(np.broadcast_to(np.inf if r_max is None else r_max, (2,)), n_side).astype(float)
     sols = _enumerate(A, c, u)
     assert sols, "the enumeration found no solution"
     r = res.rates.reshape(-1)
@@ -108,6 +108,11 @@ def test_violated_ordering_against_exhaustive_enumeration(p17, n_side, r_max):
     np.testing.assert_allclose(res.bracket.reshape(-1), A @ r + c, atol=1e-8 * np.max(np.abs(c)))
     # silent labels have a strictly negative bracket, active unsaturated ones a vanishing one
     np.testing.assert_array_equal(res.balanced, res.active & ~res.saturated)
+    # population summaries, recounted from the rates
+    rr = r.reshape(2, n_side)
+    np.testing.assert_allclose(res.mean_rate, rr.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(res.active_fraction, (rr > 0).mean(axis=1))
+    np.testing.assert_allclose(res.saturated_fraction, (rr >= u.reshape(2, n_side) * (1 - 1e-9)).mean(axis=1))
     if r_max is not None:
         assert res.saturated.any() and np.all(res.bracket[res.saturated] >= -1e-8 * np.max(np.abs(c)))
 
