@@ -107,7 +107,7 @@ def test_tutorial_commands_and_python_blocks(scratch):
         n_bash += 1
         for line in step.output.splitlines():
             assert line.strip() in proc.stdout, f"{step.code!r} no longer prints {line!r}"
-    assert n_bash >= 9 and n_python == 2
+    assert n_bash >= 9 and n_python == 3
 
     # numbers and messages quoted in the prose are what the commands print
     case_b = next(p for c, p in outputs.items() if "--model recurrent_indegree" in c)
