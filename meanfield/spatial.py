@@ -861,6 +861,28 @@ class SpatialResult(_ProfileResult):
         return out
 
 
+def _kappa_factors(model: SpatialModel):
+    r"""Degree-factor nodes, weights and in-degree factors of a spatial model.
+
+    Returns
+    -------
+    tk, wk : ndarray (n_k,)
+        Quadrature nodes and weights of kappa (``[1.0]``, ``[1.0]`` without a degree factor).
+    fk : dict
+        Per source ("E", "I", "X"): the factor :math:`\kappa/E[\kappa]` on the in-degree of
+        a neuron at each node when the source is in ``model.in_sources``, else ones.
+    """
+    kap = model.kappa
+    if kap is None:
+        tk, wk, kmean = np.array([1.0]), np.array([1.0]), 1.0
+    else:
+        tk, wk = kap.quadrature(model.labels["E"].n_kappa)
+        tk, wk, kmean = np.asarray(tk, float), np.asarray(wk, float), float(kap.mean)
+    fk = {b: (tk / kmean if (kap is not None and b in model.in_sources) else np.ones(len(tk)))
+          for b in ("E", "I", "X")}
+    return tk, wk, fk
+
+
 class _SpatialMap:
     """The self-consistency map r -> Phi(mu(r), sigma(r)) on the theory grid."""
 
@@ -870,16 +892,8 @@ class _SpatialMap:
         self.dim = model.space_dim
         self.n_side = n_side
         self.M = n_side ** self.dim
-        kap = model.kappa
-        if kap is None:
-            self.tk, self.wk = np.array([1.0]), np.array([1.0])
-            kmean = 1.0
-        else:
-            self.tk, self.wk = kap.quadrature(model.labels["E"].n_kappa)
-            kmean = float(kap.mean)
+        self.tk, self.wk, self.fk = _kappa_factors(model)
         self.nk = len(self.tk)
-        self.fk = {b: (self.tk / kmean if (kap is not None and b in model.in_sources)
-                       else np.ones(self.nk)) for b in ("E", "I", "X")}
         self.widths = dict(model.widths)
         self.ghat = {k: grid_kernel_fourier(n_side, self.dim, v) for k, v in self.widths.items()}
         x = grid_positions(n_side, self.dim)

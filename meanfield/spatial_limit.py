@@ -31,8 +31,9 @@ import numpy as np
 from .checks import check_in_range, check_int
 from .errors import ConvergenceError, ParameterError
 from .params import POPULATIONS, NetworkParams, check_network_params
-from .spatial import (SpatialModel, _profile_on_grid, _ProfileResult, balanced_profile,
-                      grid_kernel_fourier, grid_positions)
+from .semibalanced import _resolve_r_max
+from .spatial import (SpatialModel, _profile_on_grid, _ProfileResult, balanced_profile, convolve,
+                      grid_positions, _kappa_factors)
 
 __all__ = ["SpatialSemiBalancedResult", "semi_balanced_spatial", "MAX_DENSE_LABELS"]
 
@@ -147,69 +148,46 @@ class SpatialSemiBalancedResult(_ProfileResult):
                 "wall_time": self.wall_time}
 
 
-def _circulant(ghat: np.ndarray) -> np.ndarray:
-    """Dense matrix of the grid convolution with Fourier coefficients ``ghat`` (M x M)."""
-    dim = ghat.ndim
-    n = ghat.shape[0]
-    M = n ** dim
-    eye = np.eye(M).reshape((M,) + ghat.shape)
-    axes = tuple(range(1, dim + 1))
-    cols = np.fft.ifftn(np.fft.fftn(eye, axes=axes) * ghat, axes=axes).real
-    return cols.reshape(M, M).T            # column j: the kernel centred on x_j
-
-
 class _SpatialLCP:
     """beta = A r + c on the flattened (population, position, kappa) labels."""
 
     def __init__(self, params: NetworkParams, model: SpatialModel, n_side: int, r_max):
         dim = model.space_dim
-        self.dim, self.n_side = dim, n_side
         self.M = M = n_side ** dim
-        kap = model.kappa
-        if kap is None:
-            tk, wk = np.array([1.0]), np.array([1.0])
-            kmean = 1.0
-        else:
-            tk, wk = kap.quadrature(model.labels["E"].n_kappa)
-            kmean = float(kap.mean)
-        self.tk, self.wk = np.asarray(tk, float), np.asarray(wk, float)
-        nk = self.nk = len(tk)
-        fk = {b: (self.tk / kmean if (kap is not None and b in model.in_sources) else np.ones(nk))
-              for b in ("E", "I", "X")}
+        self.tk, self.wk, fk = _kappa_factors(model)
+        nk = self.nk = len(self.tk)
         W, X = params.W, params.X
         self.P = P = 2 * M * nk
         if P > MAX_DENSE_LABELS:
             raise ParameterError(f"the spatial LCP has 2 x {M} positions x {nk} kappa nodes = {P} "
                                  f"labels; allowed: <= {MAX_DENSE_LABELS} (pass a smaller n_side, or "
                                  f"fewer kappa nodes)", field="n_side")
-        ghat = {k: grid_kernel_fourier(n_side, dim, v) for k, v in model.widths.items()}
         f = _profile_on_grid(model.input_profile, n_side, dim)
+        eye = np.eye(M)
         A = np.zeros((2, M, nk, 2, M, nk))
         c = np.zeros((2, M, nk))
         for ia, a in enumerate(POPULATIONS):
             for ib, b in enumerate(POPULATIONS):
-                G = _circulant(ghat[a + b])                        # (M, M)
+                # the grid convolution as a matrix (even kernel: row i is the kernel at x_i)
+                G = convolve(eye, model.widths[a + b], dim)          # (M, M)
                 # beta[a, x, k] += fk_b(k) w_ab sum_x' G[x, x'] sum_k' wk[k'] r[b, x', k']
                 A[ia, :, :, ib, :, :] = (W[ia, ib] * G[:, None, :, None] * fk[b][None, :, None, None]
                                          * self.wk[None, None, None, :])
-            ext = np.fft.ifftn(np.fft.fftn(f.reshape((n_side,) * dim)) * ghat[a + "X"]).real.ravel()
+            ext = convolve(f, model.widths[a + "X"], dim)
             c[ia] = X[ia] * ext[:, None] * fk["X"][None, :]
         self.A = A.reshape(P, P)
         self.c = c.ravel()
-        self.f = f
         self.pop = np.repeat([0, 1], M * nk)
         self.u = np.asarray(r_max, float)[self.pop]
         # per-population bracket scale: RMS external bracket (as semi_balanced)
-        cs = c.reshape(2, -1)
-        scale = np.sqrt(np.mean(cs ** 2, axis=1) if nk == 1 else
-                        np.sum(cs.reshape(2, M, nk) ** 2 * self.wk, axis=2).mean(axis=1))
+        scale = np.sqrt(np.sum(c ** 2 * self.wk, axis=2).mean(axis=1))
         for a in (0, 1):
             if not scale[a] > 0:
                 scale[a] = float(np.max(np.abs(self.A[self.pop == a]))) or 1.0
         self.scale = scale
         self.bscale = scale[self.pop]
-        # label weights (position mean, kappa weights)
-        self.w = np.tile((np.full(M, 1.0 / M)[:, None] * self.wk[None, :]).ravel(), 2)
+        # label weights (position mean, kappa weights), shape (2, M nk) like r.reshape(2, -1)
+        self.w = np.tile((np.full(M, 1.0 / M)[:, None] * self.wk[None, :]).ravel(), (2, 1))
 
     def bracket(self, r):
         return self.A @ r + self.c
@@ -285,11 +263,6 @@ def _polish(lcp: _SpatialLCP, r, rs):
         Aff = lcp.A[np.ix_(free, free)] / lcp.bscale[free][:, None]
         out[free] = np.linalg.lstsq(Aff, rhs / lcp.bscale[free], rcond=_RANK_CUT)[0]
     return out, free
-
-
-def _resolve_r_max(params: NetworkParams, r_max) -> np.ndarray:
-    from .semibalanced import _resolve_r_max as rr
-    return rr(params, r_max)
 
 
 def semi_balanced_spatial(params: NetworkParams, model: SpatialModel, *, n_side: int | None = None,
@@ -421,10 +394,7 @@ def semi_balanced_spatial(params: NetworkParams, model: SpatialModel, *, n_side:
                           f"values above {_RANK_CUT:g} of the largest; the Gaussian kernels' fine-scale "
                           f"Fourier coefficients are below that): the other directions are fixed by the "
                           f"smoothing path (the limit of finite-gain networks), not by the LCP")
-    wts = lcp.w
-    mean_rate = np.array([np.sum(wts[lcp.pop == a] * r[lcp.pop == a]) for a in (0, 1)])
-    act_f = np.array([np.sum(wts[lcp.pop == a] * active[lcp.pop == a]) for a in (0, 1)])
-    sat_f = np.array([np.sum(wts[lcp.pop == a] * saturated[lcp.pop == a]) for a in (0, 1)])
+    mean_rate, act_f, sat_f = (np.sum(lcp.w * v.reshape(2, -1), axis=1) for v in (r, active, saturated))
     state = "balanced at every position (condition (B) holds)" if feasible else (
         f"semi-balanced: active fraction E {act_f[0]:.3g}, I {act_f[1]:.3g}"
         + (f"; saturated at r_max: E {sat_f[0]:.3g}, I {sat_f[1]:.3g}" if np.any(sat_f > 0) else ""))

@@ -162,11 +162,11 @@ def compute(quick: bool = False, *, seed: int = 0) -> dict:
                         "theory_exponent": float(np.polyfit(np.log(Ns), np.log(th_s), 1)[0])}
     # the N -> infinity limit of the violated case: semi-balanced (no balanced profile); its
     # O(sqrt N) bracket beta(x) predicts the spread, tau_m sqrt(N) std(beta) over the bins
-    lim = semi_balanced(NetworkParams.preset(PRESET),
-                        DegreeModel.spatial(1, 0.05, 0.01, input_profile=narrow, n_side=256))
+    p_lim = NetworkParams.preset(PRESET)
+    lim = semi_balanced(p_lim, DegreeModel.spatial(1, 0.05, 0.01, input_profile=narrow, n_side=256))
     bins = np.minimum((lim.positions * 25).astype(int), 24)
     beta = np.bincount(bins, weights=lim.bracket[0, :, 0], minlength=25) / np.bincount(bins, minlength=25)
-    tau_E = NetworkParams.preset(PRESET).neuron_E.tau_m
+    tau_E = p_lim.neuron_E.tau_m
     c_out["violated"]["limit_spread"] = [float(tau_E * np.sqrt(N) * beta.std()) for N in Ns]
     c_out["violated"]["limit_success"] = bool(lim.success and not lim.feasible)
     out["c"] = c_out
