@@ -35,6 +35,7 @@ version bump alone does not invalidate them; they are used when their neuron and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -262,20 +263,19 @@ USE_COMPILED = True
 """Use the compiled lookups of ``meanfield._interp_numba`` when numba is installed (the
 ``fast`` extra); False forces the numpy path (the reference)."""
 
-_KERNELS = []
+@functools.cache
+def _import_compiled():
+    """Import ``meanfield._interp_numba`` once; None when numba is missing."""
+    try:   # lazy: numba is optional and costs ~0.5 s to import
+        from . import _interp_numba
+    except ImportError:
+        return None
+    return _interp_numba
 
 
 def _compiled():
     """Return the compiled lookup module, or None (numba missing, or ``USE_COMPILED`` False)."""
-    if not USE_COMPILED:
-        return None
-    if not _KERNELS:
-        try:   # lazy: numba is optional and costs ~0.5 s to import
-            from . import _interp_numba
-            _KERNELS.append(_interp_numba)
-        except ImportError:
-            _KERNELS.append(None)
-    return _KERNELS[0]
+    return _import_compiled() if USE_COMPILED else None
 
 
 def _catmull_rom(p: np.ndarray, nodes, points, grad: bool = False, windows=None):

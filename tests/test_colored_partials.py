@@ -3,6 +3,7 @@
 partials ``meanfield.colored._rate_and_partials`` (used by ``PopulationTransfer.evaluate``).
 """
 
+import json
 import math
 
 import numpy as np
@@ -15,6 +16,13 @@ from meanfield.colored import _lif_white_and_partials, _rate_and_partials
 EIF_AKIL = NetworkParams.preset("akil2021").neuron_E
 LIF_AKIL = NetworkParams.preset("akil2021_lif").neuron_E
 NEURONS = {"eif": EIF_AKIL, "lif": LIF_AKIL}
+
+
+def _white_grid(neuron):
+    """The padded white-EIF grid of ``neuron`` (built on first use; other neurons' grids may
+    be cached too, so it is looked up by the neuron's key)."""
+    tab.log_white_eif(neuron, np.array([neuron.V_T]), np.array([10.0]))
+    return tab._WHITE[json.dumps(neuron.to_dict(), sort_keys=True)][0]
 
 
 def _loop_catmull_rom_3d(p, nodes, points):
@@ -75,7 +83,7 @@ def test_two_d_white_lookup_equals_the_former_three_d_one():
     sigma = np.exp(rng.uniform(math.log(2.0), math.log(56.0), 500))
     mu = EIF_AKIL.V_T + x * sigma
     got = tab.log_white_eif(EIF_AKIL, mu, sigma)
-    padded2 = next(v for k, v in tab._WHITE.items())[0]
+    padded2 = _white_grid(EIF_AKIL)
     p3 = tab._pad(np.repeat(padded2[:, :, None], 3, axis=2), 2)
     ref = _loop_catmull_rom_3d(p3, (tab.WHITE_X, tab.WHITE_LOG_SIGMA, np.arange(3.0)),
                                (x, np.log(sigma), np.ones(x.size)))
@@ -93,8 +101,7 @@ def test_compiled_lookup_equals_the_numpy_path(d, monkeypatch):
     if d == 3:
         p, nodes = t.padded, (t.x, t.log_sigma, t.q)
     else:
-        tab.log_white_eif(EIF_AKIL, np.array([-60.0]), np.array([10.0]))      # builds the grid
-        p, nodes = next(v for k, v in tab._WHITE.items())[0], (tab.WHITE_X, tab.WHITE_LOG_SIGMA)
+        p, nodes = _white_grid(EIF_AKIL), (tab.WHITE_X, tab.WHITE_LOG_SIGMA)
     m = 4000
     pts = [rng.uniform(n[0] - 0.2 * (n[-1] - n[0]), n[-1] + 0.2 * (n[-1] - n[0]), m) for n in nodes]
     for k, n in enumerate(nodes):          # exact nodes, both ends included
