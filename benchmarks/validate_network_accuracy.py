@@ -169,10 +169,13 @@ def theory_variants():
     """[(name, solve keyword arguments)]: the closed-form transfer of before issue 10
     (``filter="closed_form"`` stands for Fourcaud-Brunel for the LIF, white noise for the
     EIF) and the filtered-noise transfer (``"colored"``, the default ``"auto"`` since issue
-    10), each without and with the spread within a label."""
+    10), each without and with the spread within a label; with the spread, the Poisson
+    input variance (``fano=1.0``) and the default self-consistent sub-Poisson factor
+    (``fano="renewal"``, ``meanfield.renewal``)."""
     return [("closed_form", {"filter": "closed_form", "spread": False}),
             ("closed_form+spread", {"filter": "closed_form", "spread": True}),
             ("colored", {"filter": "colored", "spread": False}),
+            ("colored+spread+poisson", {"filter": "colored", "spread": True, "fano": 1.0}),
             ("colored+spread", {"filter": "colored", "spread": True})]
 
 
@@ -382,9 +385,10 @@ def report(args, sims):
             sim = sim_summary(runs)
             params = NetworkParams.preset(preset, N=args.N)
             model = DegreeModel.from_spec(MODELS[name])
-            fano = tuple(float(f) for f in per_case.get(f"{preset}/{name}", args.fano or (1.0, 1.0)))
-            if fano != (1.0, 1.0):
-                print(f"\nsolve(fano=...): F_E = {fano[0]:.4f}, F_I = {fano[1]:.4f}")
+            fano = per_case.get(f"{preset}/{name}", args.fano)
+            if fano is not None:
+                fano = tuple(float(f) for f in fano)
+                print(f"\nsolve(fano=...): F_E = {fano[0]:.4f}, F_I = {fano[1]:.4f} (all variants)")
             print(f"\n=== {preset}, {name}: simulation E {sim['mean'][0]:.4f} +/- "
                   f"{sim['mean_se'][0]:.4f} Hz, I {sim['mean'][1]:.4f} +/- {sim['mean_se'][1]:.4f} "
                   f"Hz (mean +/- SE over seeds); no spike in {args.T:g} s: E {sim['silent'][0]:.3f}, "
@@ -394,7 +398,8 @@ def report(args, sims):
             for vname, kw in variants:
                 t0 = time.perf_counter()
                 try:
-                    th = solve(params, model, **_solve_kwargs(params, dict(kw, fano=fano)))
+                    th = solve(params, model, **_solve_kwargs(
+                        params, kw if fano is None else dict(kw, fano=fano)))
                 except (ValueError, TypeError) as exc:
                     print(f"  {vname:15s} not available: {exc}")
                     continue
@@ -408,7 +413,8 @@ def report(args, sims):
                 print(f"  {vname:15s} E {th.mean_rate[0]:.4f} Hz ({100 * rel[0]:+.1f} %), "
                       f"I {th.mean_rate[1]:.4f} Hz ({100 * rel[1]:+.1f} %) "
                       f"[bar {100 * BARS[name]:g} %: {'met' if ok_rate else 'NOT met'}]; "
-                      f"converged {th.converged}, {dt:.2f} s")
+                      f"converged {th.converged}, {dt:.2f} s; F = {th.fano[0]:.3f}/"
+                      f"{th.fano[1]:.3f} ({th.fano_rule})")
                 print(f"  {'':15s} zero_spike_fraction({args.T:g}) E {zsf[0]:.3f} (sim "
                       f"{sim['silent'][0]:.3f}, diff {zsf[0] - sim['silent'][0]:+.3f} "
                       f"[bar {SILENT_BAR}: {'met' if ok_silent else 'NOT met'}]), I {zsf[1]:.3f} "

@@ -128,6 +128,10 @@ def _add_solver_options(p):
     g.add_argument("--spread", action="store_true",
                    help="include the spread of mean input within a label (rate quantiles, "
                         "no-spike fractions; docs/theory.md section 10)")
+    g.add_argument("--fano", metavar="RULE",
+                   help="presynaptic spike-train variance factors: 'renewal' (self-consistent "
+                        "ISI CV^2; the default with --spread), 'poisson' (the default without), "
+                        "or F_E,F_I (numbers in (0, 10]; docs/theory.md section 10)")
 
 
 def _add_simulation_options(p):
@@ -353,6 +357,16 @@ def _solve_options(args) -> dict:
         opts["maxiter"] = args.maxiter
     if getattr(args, "spread", False):
         opts["spread"] = True
+    fano = getattr(args, "fano", None)
+    if fano is not None:
+        if fano in ("renewal", "poisson"):
+            opts["fano"] = fano
+        else:
+            try:
+                opts["fano"] = tuple(float(x) for x in fano.split(","))
+            except ValueError:
+                raise UsageError(f"--fano {fano!r}: expected 'renewal', 'poisson' or F_E,F_I "
+                                 f"(numbers in (0, 10])") from None
     return opts
 
 

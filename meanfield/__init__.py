@@ -20,6 +20,7 @@ from .errors import (ConvergenceError, ParameterError, ParameterTypeError, Param
 from .labels import (Constant, Empirical, Gamma, GaussianCopula, LabelDistribution, LogNormal,
                      TruncatedNormal, Uniform)
 from .params import EIF, LIF, POPULATIONS, PRESETS, SOURCES, NetworkParams
+from .renewal import isi_moments, matched_cv2, population_fano
 from .transfer import (ALPHA_FB, DEFAULT_DV, eif_rate, eif_rate_dmu, eif_rate_dsigma, lif_rate,
                        lif_rate_dmu, lif_rate_dsigma, rate, rate_dmu, rate_dsigma)
 
@@ -41,6 +42,7 @@ __all__ = [
     "lif_rate", "lif_rate_dmu", "lif_rate_dsigma", "eif_rate", "eif_rate_dmu",
     "eif_rate_dsigma", "rate", "rate_dmu", "rate_dsigma", "ALPHA_FB", "DEFAULT_DV",
     "colored_rate", "effective_tau_s", "effective_filter",
+    "isi_moments", "matched_cv2", "population_fano",
     "solve", "MeanFieldResult", "solve_network", "NetworkMeanFieldResult",
     "balance_feasibility", "FeasibilityResult", "scan_N", "ScanResult", "fit_exponent",
     "fit_exponent_se", "ExponentFit",

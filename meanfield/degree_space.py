@@ -50,6 +50,7 @@ The methods live in ``meanfield.roots`` (``METHODS``: "newton", "relaxation",
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import replace
@@ -67,8 +68,8 @@ from .errors import ConvergenceError, ParameterError
 from .feasibility import _solve_lp
 from .params import NetworkParams, params_at_size
 from .result import MeanFieldResult
-from .roots import (DEADLINE, FALLBACKS_FAILED, NO_START, Homotopy, RootProblem, RootResult,
-                    relative_residual)
+from .roots import (CONVERGED, DEADLINE, DOMAIN, FALLBACKS_FAILED, MAXITER, NO_START,
+                    Homotopy, RootProblem, RootResult, relative_residual)
 
 __all__ = ["solve", "MeanFieldResult", "SOLVE_METHODS", "SILENT_RATE", "SATURATED_FRACTION",
            "SPREAD_NODES", "gauss_hermite"]
@@ -88,6 +89,15 @@ Gauss-Hermite nodes on the presets)."""
 _NOISE_SLOPE = True
 """With spread: let the noise variance vary within a label with the mean input (``_SpreadMap``).
 Switched off only to measure what it changes (tests/test_spread.py)."""
+FANO_TOL = 1e-3
+"""Convergence of the sub-Poisson factor (``fano="renewal"``): max |F_pred - F|."""
+FANO_MAXITER = 12
+"""Solves allowed for the fixed point of F."""
+FANO_RANGE = (1e-6, 2.0)
+"""The renewal rule's F is searched in this range (beyond 2, CV^2 > 2: firing dominated by
+noise, far from the validated regime); no fixed point in it is reported as not converged."""
+FANO_MAX = 10.0
+"""Largest variance factor a caller may give (``fano=(F_E, F_I)``)."""
 
 
 # =============================================================================== the map
@@ -99,14 +109,25 @@ class _MomentMap:
         self.grid = grid
         self.params = params
         self.transfer = transfer
-        self.fano = fano
         c = grid.coefficients(params)
-        # sub-Poisson presynaptic trains: source b's share of sigma^2 times F_b (``solve``)
-        self.Cmu, self.Csig = c["Cmu"], np.stack([fano[b] * c["Csig"][b] for b in (0, 1)])
+        self.Cmu = c["Cmu"]
+        self._Csig_poisson = c["Csig"]
+        self._set_fano(fano)
         self.Cmu_tot = self.Cmu[0] + self.Cmu[1]
-        self.Csig_tot = self.Csig[0] + self.Csig[1]
         self.mu_X, self.var_X, self.E_L, self.tau_m = c["mu_X"], c["var_X"], c["E_L"], c["tau_m"]
         self.B = grid.B
+
+    def _set_fano(self, fano):
+        # sub-Poisson presynaptic trains: source b's share of sigma^2 times F_b (``solve``)
+        self.fano = (float(fano[0]), float(fano[1]))
+        self.Csig = np.stack([self.fano[b] * self._Csig_poisson[b] for b in (0, 1)])
+        self.Csig_tot = self.Csig[0] + self.Csig[1]
+
+    def with_fano(self, fano) -> "_MomentMap":
+        """Return a copy at other variance factors (only the sigma^2 coefficients differ)."""
+        new = copy.copy(self)
+        new._set_fano(fano)
+        return new
 
     def inputs(self, G):
         """Return mu, sigma, tau_s, var_src (3, 2n), mu_src (3, 2n), var and the filter terms.
@@ -170,6 +191,176 @@ class _MomentMap:
 
 
 # =============================================================================== spread
+class _RenewalSpreadMap:
+    r"""The spread system with the sub-Poisson factors F as two more unknowns.
+
+    Unknowns :math:`[y, F]` (y of ``_SpreadMap``); residual
+    :math:`[R_y(y; F),\; F_{pred}(y; F) - F]` with :math:`F_{pred}` the rate-weighted
+    :math:`CV^2` of ``meanfield.renewal.fano_from_nodes`` on the Gauss-Hermite nodes.
+    Jacobian: :math:`\partial R_y/\partial y` of ``_SpreadMap``; :math:`\partial
+    F_{pred}/\partial y` by the chain rule through the nodes' rates and effective noise
+    (``matched_cv2`` gradients); the two columns :math:`\partial/\partial F` analytically
+    too (``f_columns``: F_b scales source b's share of the variance and of the noise slope).
+    Converged when the spread residual
+    is below ``tol`` and :math:`\max|F_{pred} - F| \le` ``FANO_TOL``.
+    """
+
+    def __init__(self, smap: "_SpreadMap", tol: float):
+        self.smap = smap
+        self.tol = float(tol)
+        self.neurons = smap.base.params.neurons
+        self.weights = smap.base.grid.weights
+        self.n = smap.base.grid.n
+        self._maps = {}
+
+    def at(self, F) -> "_SpreadMap":
+        key = (float(F[0]), float(F[1]))
+        if key not in self._maps:
+            if len(self._maps) > 8:
+                self._maps.clear()
+            self._maps[key] = self.smap.with_fano(key)
+        return self._maps[key]
+
+    @staticmethod
+    def split(x):
+        return x[:-2], x[-2:]
+
+    def in_domain(self, x) -> bool:
+        y, F = self.split(x)
+        return bool(np.all(F >= FANO_RANGE[0]) and np.all(F <= FANO_RANGE[1])
+                    and self.smap.in_domain(y))
+
+    def residual(self, R, x) -> float:
+        y, _ = self.split(x)
+        return max(self.smap.residual(R[:-2], y), self.tol * float(np.max(np.abs(R[-2:]))) / FANO_TOL)
+
+    def problem(self) -> RootProblem:
+        return RootProblem(fun=lambda x: self._evaluate(x, False)[0],
+                           fun_and_jac=lambda x: self._evaluate(x, True)[:2],
+                           in_domain=self.in_domain, residual=self.residual)
+
+    def nodes(self, x):
+        """(rates, sigma_eff) (2, n, nz) of the nodes."""
+        return np.moveaxis(np.asarray(x).reshape(self.smap.z.size, 2, self.n), 0, -1)
+
+    def predicted(self, parts, jacobian: bool):
+        """F_pred (2,) and, with ``jacobian``, dF_pred/dy (2, dim y)."""
+        from .renewal import MIN_RATE, matched_cv2
+
+        phi, sig = parts["phi"], parts["sigma_eff"]            # (nz, P)
+        n, wz = self.n, self.smap.wz
+        F = np.ones(2)
+        g = [np.zeros_like(phi) for _ in range(5)]
+        row_w = np.zeros(2 * n)
+        for a in (0, 1):
+            cols = slice(a * n, (a + 1) * n)
+            r, sg = phi[:, cols], sig[:, cols]
+            keep = r > MIN_RATE
+            w = wz[:, None] * self.weights[a][None, :]
+            D = float(np.sum(w * np.where(keep, r, 0.0)))
+            if D <= 0:
+                continue
+            c, c_r, c_s = matched_cv2(self.neurons[a], np.where(keep, r, 1.0), sg, grad=True)
+            F[a] = float(np.sum(w * np.where(keep, r * c, 0.0))) / D
+            if not jacobian:
+                continue
+            p_mu, p_var, p_slope, p_tau, p_scale = (x[:, cols] for x in parts["partials"])
+            S, clipped, scale = parts["S"][:, cols], parts["clipped"][:, cols], parts["scale"][cols]
+            alpha = np.where(keep, c + r * c_r - F[a], 0.0)
+            gamma = np.where(keep, r * c_s, 0.0)
+            inv2S = 0.5 / S
+            g[0][:, cols] = alpha * p_mu
+            g[1][:, cols] = alpha * p_var + gamma * scale * np.where(clipped, _NOISE_FLOOR, 1.0) * inv2S
+            g[2][:, cols] = alpha * p_slope + gamma * scale * np.where(clipped, 0.0, inv2S)
+            g[3][:, cols] = alpha * p_tau
+            g[4][:, cols] = alpha * p_scale + gamma * S
+            row_w[cols] = self.weights[a] / D
+        if not jacobian:
+            return F, None
+        rows = parts["rows"](*g)                                 # (P, dim y)
+        dF = np.stack([row_w[:n] @ rows[:n], row_w[n:] @ rows[n:]])
+        return F, dF
+
+    def f_columns(self, parts, F_pred, D):
+        r"""d[R_y, F_pred]/dF_b (dim y + 2, 2) at fixed y, analytically.
+
+        F_b scales source b's share of sigma^2 and of the noise slope:
+        :math:`\partial var/\partial F_b = v^0_b`, :math:`\partial slope/\partial F_b =
+        \lambda J_b (C_{q,b} H)/\sigma_q`, and the filter rule's tau_s and noise factor
+        through :math:`v_b`. Per node :math:`\partial\Phi/\partial F_b` from the same
+        partials as the Jacobian; F_pred through the nodes' rates and effective noise.
+        """
+        from .renewal import MIN_RATE, matched_cv2
+
+        sm, base = self.smap, self.smap.base
+        G, H = parts["G"], parts["H"]
+        phi, S, clipped, scale = parts["phi"], parts["S"], parts["clipped"], parts["scale"]
+        p_mu, p_var, p_slope, p_tau, p_scale = parts["partials"]
+        _, dtau, dscale = parts["filt"]
+        z = sm.z[:, None]
+        wz = sm.wz
+        n = self.n
+        filtered = base.transfer.uses_filter()
+        # per-population CV^2 gradient pieces (as in ``predicted``)
+        alpha = np.zeros_like(phi)
+        gamma = np.zeros_like(phi)
+        row_w = np.zeros(2 * n)
+        for a in (0, 1):
+            cols = slice(a * n, (a + 1) * n)
+            r, sg = phi[:, cols], parts["sigma_eff"][:, cols]
+            keep = r > MIN_RATE
+            if D[a] <= 0:
+                continue
+            c, c_r, c_s = matched_cv2(self.neurons[a], np.where(keep, r, 1.0), sg, grad=True)
+            alpha[:, cols] = np.where(keep, c + r * c_r - F_pred[a], 0.0)
+            gamma[:, cols] = np.where(keep, r * c_s, 0.0)
+            row_w[cols] = self.weights[a] / D[a]
+        out = np.zeros((sm.m + sm.m2 + 2, 2))
+        for b in (0, 1):
+            dvar = base._Csig_poisson[b] @ G                               # (P,)
+            dslope = (sm.lam * (sm._J[b] * (sm.Cq[b] @ H)) / parts["s_safe"]
+                      if sm.noise_slope else np.zeros_like(dvar))
+            dS2 = np.where(clipped, _NOISE_FLOOR * dvar[None, :], dvar[None, :] + z * dslope[None, :])
+            dphi = p_var * dvar[None, :] + p_slope * z * dslope[None, :]
+            dsig = scale[None, :] * dS2 / (2.0 * S)
+            if filtered:
+                dtau_b, dscale_b = dtau[b] * dvar, dscale[b] * dvar
+                dphi = dphi + p_tau * dtau_b[None, :] + p_scale * dscale_b[None, :]
+                dsig = dsig + S * dscale_b[None, :]
+            dr, dq = wz @ dphi, wz @ (2.0 * phi * dphi)
+            dF = wz @ (alpha * dphi + gamma * dsig)                         # (P,)
+            out[:sm.m, b] = base.B @ dr
+            out[sm.m:sm.m + sm.m2, b] = (sm.B2 @ dq) / sm.h
+            out[-2:, b] = [row_w[:n] @ dF[:n], row_w[n:] @ dF[n:]]
+            out[-2 + b, b] -= 1.0
+        return out
+
+    def _evaluate(self, x, jacobian: bool):
+        y, F = self.split(np.asarray(x, float))
+        sm = self.at(F)
+        R, J, parts = sm._evaluate(y, jacobian)
+        if R is None:
+            return None, None, None
+        F_pred, dF_dy = self.predicted(parts, jacobian)
+        out = np.concatenate([R, F_pred - F])
+        if not jacobian:
+            return out, None, parts
+        cols = self.f_columns(parts, F_pred, self._denominators(parts))
+        top = np.hstack([J, cols[:-2]])
+        bottom = np.hstack([dF_dy, cols[-2:]])
+        return out, np.vstack([top, bottom]), parts
+
+    def _denominators(self, parts):
+        from .renewal import MIN_RATE
+
+        phi, n, wz = parts["phi"], self.n, self.smap.wz
+        D = np.zeros(2)
+        for a in (0, 1):
+            r = phi[:, a * n:(a + 1) * n]
+            D[a] = float(np.sum(wz[:, None] * self.weights[a][None, :] * np.where(r > MIN_RATE, r, 0.0)))
+        return D
+
+
 def gauss_hermite(n_nodes: int):
     r"""Nodes and weights of the n-point Gauss-Hermite rule for :math:`z \sim N(0, 1)`.
 
@@ -216,10 +407,9 @@ class _SpreadMap:
         self.Cq, self.q_X = c["Cq"], c["q_X"]
         self.Cq_tot = self.Cq[0] + self.Cq[1]
         n = grid.n
-        J = [np.repeat(params.J[:, b], n) for b in range(3)]   # J_ab on the rows (a, i)
-        J = [J[0] * base.fano[0], J[1] * base.fano[1], J[2]]   # delta sigma^2_b = F_b J_ab delta mu_b
-        self.CqJ = J[0][:, None] * self.Cq[0] + J[1][:, None] * self.Cq[1]
-        self.qXJ = J[2] * self.q_X
+        self._J = [np.repeat(params.J[:, b], n) for b in range(3)]   # J_ab on the rows (a, i)
+        self._set_slope_coefficients()
+        self.qXJ = self._J[2] * self.q_X
         self.noise_slope = bool(noise_slope)
         self.z, self.wz = z_nodes
         self.h = float(h)
@@ -231,6 +421,17 @@ class _SpreadMap:
         self.transfer = PopulationTransfer(params, base.transfer.filters, base.transfer.index,
                                            table=True).tiled(self.z.size, self.P)
         self._primed = False
+
+    def _set_slope_coefficients(self):
+        F = self.base.fano                                        # delta sigma^2_b = F_b J_ab delta mu_b
+        self.CqJ = (F[0] * self._J[0])[:, None] * self.Cq[0] + (F[1] * self._J[1])[:, None] * self.Cq[1]
+
+    def with_fano(self, fano) -> "_SpreadMap":
+        """Return a copy at other variance factors (sharing the transfer tables)."""
+        new = copy.copy(self)
+        new.base = self.base.with_fano(fano)
+        new._set_slope_coefficients()
+        return new
 
     def _prime_tables(self, M, S):
         """Build each EIF table once, on a box wider than the first query.
@@ -327,7 +528,8 @@ class _SpreadMap:
         r = wz @ phi
         q = wz @ (phi * phi)
         F = np.concatenate([base.B @ r - G, (self.B2 @ q - H) / self.h])
-        parts = {"r": r, "q": q, "s": s, "slope": slope}
+        parts = {"r": r, "q": q, "s": s, "slope": slope, "phi": phi,
+                 "sigma_eff": S * filt[0][None, :]}
         if not jacobian:
             return F, None, parts
         p_mu, p_sig, p_tau, p_scale = (x.reshape(nz, P) for x in out[1:])
@@ -352,6 +554,8 @@ class _SpreadMap:
                 dH = dH + (wzz @ g_slope)[:, None] * dslope_dH
             return np.hstack([dG, dH * self.h])
 
+        parts.update(rows=rows, partials=(p_mu, p_var, p_slope, p_tau, p_scale), S=S,
+                     clipped=clipped, scale=filt[0], filt=filt, s_safe=s_safe, G=G, H=H)
         Dr = rows(p_mu, p_var, p_slope, p_tau, p_scale)
         two_phi = 2.0 * phi
         Dq = rows(two_phi * p_mu, two_phi * p_var, two_phi * p_slope, two_phi * p_tau,
@@ -437,10 +641,11 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         ``tau_s`` and ``sigma_scale``). "auto" (default): "colored" wherever a synaptic
         time constant is > 0, else "white". Measured against spiking networks at N = 10^4
         (``benchmarks/validate_network_accuracy.py``): with ``spread=True`` the population
-        rates are 2.4-3.6 % above the simulation for both presets in Cases A (homogeneous),
-        B and C, against -6 % ... +11.5 % for the old "auto" (Fourcaud-Brunel LIF, white
-        EIF). A neuron without a shipped or cached table builds one on first use (about
-        2 minutes on 2 cores, with a progress bar; ``meanfield.colored``).
+        rates are -0.3 ... +1.0 % off the simulation for both presets in Cases A
+        (homogeneous), B and C (+2.4 ... +3.6 % with Poisson input, ``fano="poisson"``),
+        against -6 % ... +11.5 % for the old "auto" (Fourcaud-Brunel LIF, white EIF). A
+        neuron without a shipped or cached table builds one on first use (about 2 minutes
+        on 2 cores, with a progress bar; ``meanfield.colored``).
     n_nodes : int, optional
         Quadrature nodes per population (default ``model.n_nodes``), >= 1.
     tol : float
@@ -470,20 +675,28 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         :math:`z \sim N(0, 1)` frozen per neuron, with :math:`\sigma_q^2` from the
         binomial in-degrees (``graphs.sample_network``: Bernoulli connections, binomial
         external in-degree) and the second moments of the presynaptic rates, solved
-        self-consistently with the label means :math:`E_z[\Phi]`. Default False: one
-        rate per label, exactly today's solver.
-    fano : (float, float), optional
-        Variance factors :math:`(F_E, F_I)` of the presynaptic spike trains, each in
-        (0, 2]: source b's share of :math:`\sigma^2` (and of the within-label noise slope) is
+        self-consistently with the label means :math:`E_z[\Phi]`; with it, ``fano``
+        defaults to the self-consistent sub-Poisson factor. Default False: one rate per
+        label and Poisson input, exactly the solver of before issue 10.
+    fano : None, "renewal", "poisson" or (float, float)
+        Variance factors :math:`(F_E, F_I)` of the presynaptic spike trains: source b's
+        share of :math:`\sigma^2` (and of the within-label noise slope) is
         :math:`F_b \tau_m J_{ab}^2 K_{ab} E[m_{ab} r_b]` instead of the Poisson value
-        (external input stays Poisson). Default None: 1, the Poisson theory, unchanged.
-        Spike trains in these networks are sub-Poisson; the rate-weighted ISI
-        :math:`CV^2` of each population of the simulation (the long-window Fano factor of a
-        renewal train) is a measured choice. With it, ``spread=True`` puts the
-        ``akil2021``/``akil2021_lif`` networks at N = 10^4 within -0.3 ... +1.8 % of the
-        simulated rates, the no-spike fraction within 0.04 and every judged label bin
-        within its bar, against +2.4 ... +3.6 %, 0.108 and 174/180 with F = 1
-        (benchmarks/README_colored.md section 6). The factors are not predicted here.
+        (external input stays Poisson; docs/theory.md section 10, eqs. 10.5-10.7).
+        "renewal": :math:`F_b` is the rate-weighted ISI :math:`CV^2` of population b
+        predicted by the solution itself (``meanfield.renewal.population_fano``: each
+        (label, z) node's :math:`CV^2` is that of the white-noise neuron with the same
+        sigma and the same rate), iterated to a fixed point (``FANO_TOL`` = 1e-4, at most
+        ``FANO_MAXITER`` = 12 warm-started solves; not reaching it is reported in
+        ``status``/``message``). "poisson" or 1: Poisson trains. Numbers in (0, 10]: fixed
+        factors (e.g. measured ones). Default None: "renewal" with ``spread=True``,
+        "poisson" without (``spread=False`` is the solver of before issue 10, unchanged).
+        Measured at N = 10^4 (``akil2021``, ``akil2021_lif``; homogeneous, Cases B and C;
+        benchmarks/README_colored.md section 6): with ``spread=True`` and "renewal" the
+        population rates are within -0.3 ... +1.0 % of the simulation, the no-spike
+        fraction of E within 0.034 and all 192 judged label bins within their bars;
+        with "poisson", +2.4 ... +3.6 %, 0.108 and 186/192. The factor used is
+        ``result.fano`` (``result.fano_rule`` says which rule).
     spread_nodes : int
         Gauss-Hermite nodes of the z-average with ``spread=True``, in [2, 200] (default
         ``SPREAD_NODES`` = 32). Measured on the presets (Case B): label rates within 1e-10
@@ -563,24 +776,52 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         raise TypeError(f"spread = {spread!r} must be a bool (True or False)")
     if spread:
         spread_nodes = check_int("spread_nodes", spread_nodes, lo=2, hi=200)
-    fano = _check_fano(fano)
+    fano_rule, fano = _check_fano(fano, spread)
 
-    starts = []
-    if initial is not None and isinstance(initial, MeanFieldResult) \
-            and initial.moments.shape == (grid.m,) and initial.rate.shape == (2, nn):
-        starts.append(("warm start", np.array(initial.moments, float)))
     r_lp, _, _, _, ok = _solve_lp(grid, params)
     G_bal = grid.B @ r_lp if ok else None
-    if ok:
-        starts.append(("balanced limit", G_bal))
-    fmap = _MomentMap(grid, params, transfer, fano)
     opts = dict(tol=tol, maxiter=maxiter, deadline=deadline)
-    root = _find_root(fmap, _homotopy(grid, params, transfer, fano), starts, G_bal, method, opts)
-    smap = None
-    if spread:
-        smap, root = _find_spread_root(fmap, root, initial, spread_nodes, method, opts)
-    result = _assemble(fmap, root, tol, silent_rate, saturated_rate, model.name, filters,
-                       time.perf_counter() - t_start, smap)
+
+    def solve_at(F, warm, resume=False):
+        """Solve at variance factors F; ``resume`` (spread): the spread system only, from ``warm``."""
+        fmap = _MomentMap(grid, params, transfer, F)
+        if resume and spread:
+            root = RootResult(x=np.array(warm.moments, float), success=True, status=CONVERGED,
+                              message="resumed", method="warm start")
+        else:
+            starts = []
+            if warm is not None and isinstance(warm, MeanFieldResult) \
+                    and warm.moments.shape == (grid.m,) and warm.rate.shape == (2, nn):
+                starts.append(("warm start", np.array(warm.moments, float)))
+            if ok:
+                starts.append(("balanced limit", G_bal))
+            root = _find_root(fmap, _homotopy(grid, params, transfer, F), starts, G_bal, method,
+                              opts)
+        smap = None
+        if spread:
+            smap, root = _find_spread_root(fmap, root, warm, spread_nodes, method, opts)
+        res = _assemble(fmap, root, tol, silent_rate, saturated_rate, model.name, filters,
+                        time.perf_counter() - t_start, smap)
+        return res, (smap, root)
+
+    result, last = solve_at(fano, initial)
+    F0 = _predicted_fano(result, *last) if fano_rule == "renewal" and result.converged else None
+    if F0 is not None and np.any(F0 > FANO_RANGE[1]):
+        result = replace(result, status=DOMAIN, fano=np.ones(2), fano_rule="renewal",
+                         message=result.message + f"; sub-Poisson factor: the renewal rule "
+                         f"predicts F = ({F0[0]:.3g}, {F0[1]:.3g}) at the Poisson solution, "
+                         f"beyond {FANO_RANGE[1]:g} (CV^2 > 2: noise-dominated firing, outside "
+                         f"the rule's validated range); the returned rates are the Poisson "
+                         f"ones. Pass fano=\"poisson\" or measured factors")
+    elif fano_rule == "renewal" and spread and result.converged:
+        aug = _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model.name,
+                              filters, t_start)
+        result = aug if aug is not None else \
+            _renewal_fixed_point(solve_at, result, last, opts["deadline"])
+    elif fano_rule == "renewal":
+        result = _renewal_fixed_point(solve_at, result, last, opts["deadline"])
+    else:
+        result = replace(result, fano=np.array(fano, float), fano_rule=fano_rule)
     if strict and not result.converged:
         raise ConvergenceError(f"solve(N = {params.N}, model = {model.name!r}) did not converge: "
                                f"{result.message}", result)
@@ -589,19 +830,132 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     return result
 
 
-def _check_fano(fano) -> tuple:
-    """Return (F_E, F_I) as floats in (0, 2]; None gives (1, 1)."""
+def _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model_name, filters,
+                    t_start):
+    """F and the spread system together by Newton (``_RenewalSpreadMap``); None if it fails.
+
+    Starts from the Poisson solution ``last`` with F predicted there. The caller then falls
+    back to ``_renewal_fixed_point``.
+    """
+    smap, root = last
+    aug = _RenewalSpreadMap(smap, tol)
+    y0 = np.asarray(root.x, float)
+    _, _, parts = smap(y0)
+    if parts is None:
+        return None
+    F0 = np.clip(aug.predicted(parts, False)[0], FANO_RANGE[0], FANO_RANGE[1])
+    start = np.concatenate([y0, F0])
+    sol = roots.attempt(aug.problem(), [("Poisson solution, F predicted there", start)],
+                        ("newton",), **opts)
+    if not sol.success:
+        return None
+    y, F = aug.split(np.asarray(sol.x, float))
+    sm = aug.at(F)
+    sroot = replace(sol, x=y, nfev=sol.nfev + root.nfev, njev=sol.njev + root.njev,
+                    nit=sol.nit + root.nit,
+                    message=f"{root.message}; with the sub-Poisson factor: {sol.message}")
+    res = _assemble(sm.base, sroot, tol, silent_rate, saturated_rate, model_name, filters,
+                    time.perf_counter() - t_start, sm)
+    g = float(np.max(np.abs(_predicted_fano(res, sm, sroot) - F)))
+    if not res.converged or g > FANO_TOL:
+        return None
+    return replace(res, fano=F, fano_rule="renewal",
+                   message=res.message + f"; sub-Poisson factor F = ({F[0]:.4g}, {F[1]:.4g}) "
+                   f"self-consistent (renewal rule, |F_pred - F| = {g:.1e})")
+
+
+def _renewal_fixed_point(solve_at, result, last, deadline):
+    r"""Iterate :math:`F \to F_{pred}(\text{solve}(F))` to a fixed point (``fano="renewal"``).
+
+    :math:`F_{pred}` is ``meanfield.renewal.fano_from_nodes`` on the solver's own nodes
+    (labels x Gauss-Hermite z; without spread the labels). A plain step, then secant steps
+    per population on :math:`g(F) = F_{pred}(F) - F`; converged when
+    :math:`\max_b |g_b| \le` ``FANO_TOL``. Each solve resumes from the previous solution.
+    A fixed point not reached within ``FANO_MAXITER`` solves (or the time budget) sets
+    status ``MAXITER`` (``DEADLINE``) with a message.
+    """
+    F = np.ones(2)
+    F_prev = g_prev = None
+    converged = False
+    for it in range(FANO_MAXITER):
+        if not result.converged:
+            break
+        F_pred = _predicted_fano(result, *last)
+        g = F_pred - F
+        if np.max(np.abs(g)) <= FANO_TOL:
+            converged = True
+            break
+        if time.perf_counter() > deadline or np.any(F_pred > FANO_RANGE[1]):
+            break
+        if g_prev is None:
+            F_new = F_pred
+        else:
+            dF = F - F_prev
+            slope = (g - g_prev) / np.where(dF != 0, dF, 1.0)
+            use = (dF != 0) & (slope < -1e-3)
+            F_new = np.where(use, F - g / np.where(use, slope, -1.0), F_pred)
+        F_prev, g_prev = F, g
+        F = np.clip(F_new, FANO_RANGE[0], FANO_RANGE[1])
+        result, last = solve_at((float(F[0]), float(F[1])), result, resume=True)
+    result = replace(result, fano=F, fano_rule="renewal")
+    if converged or not result.converged:
+        note = (f"; sub-Poisson factor F = ({F[0]:.4g}, {F[1]:.4g}) self-consistent "
+                f"(renewal rule, {it + 1} solves)") if converged else ""
+        return replace(result, message=result.message + note)
+    status = DEADLINE if time.perf_counter() > deadline else MAXITER
+    why = (f"the renewal rule predicts F = ({F_pred[0]:.3g}, {F_pred[1]:.3g}), beyond "
+           f"{FANO_RANGE[1]:g} (CV^2 > 2: noise-dominated firing, outside the rule's validated "
+           f"range); pass fano=\"poisson\" or measured factors") \
+        if np.any(F_pred > FANO_RANGE[1]) else \
+        f"max |F_pred - F| = {np.max(np.abs(g)):.2e} > {FANO_TOL}"
+    return replace(result, status=status,
+                   message=result.message + f"; sub-Poisson factor F not self-consistent after "
+                   f"{it + 1} solves ({why})")
+
+
+def _predicted_fano(result, smap, root) -> np.ndarray:
+    """``fano_from_nodes`` at the solver's nodes (spread) or labels (no spread)."""
+    from .renewal import fano_from_nodes
+
+    n = result.rate.shape[1]
+    if smap is None:
+        return fano_from_nodes(result.params.neurons, result.weights, np.ones(1),
+                               result.rate[..., None],
+                               (result.sigma * result.sigma_scale)[..., None])
+    _, _, parts = smap(np.asarray(root.x, float))
+    nz = smap.z.size
+
+    def nodes(x):
+        return np.moveaxis(np.asarray(x).reshape(nz, 2, n), 0, -1)
+    return fano_from_nodes(result.params.neurons, result.weights, smap.wz,
+                           nodes(parts["phi"]), nodes(parts["sigma_eff"]))
+
+
+def _check_fano(fano, spread: bool) -> tuple:
+    """Return (rule, (F_E, F_I)): rule "poisson", "fixed" or "renewal" (F then starts at 1).
+
+    None: "renewal" with spread, "poisson" without.
+    """
     if fano is None:
-        return (1.0, 1.0)
+        fano = "renewal" if spread else 1.0
+    if isinstance(fano, str):
+        if fano == "renewal":
+            return "renewal", (1.0, 1.0)
+        if fano == "poisson":
+            return "poisson", (1.0, 1.0)
+        raise ParameterError(f"fano = {fano!r}; allowed: None, \"renewal\", \"poisson\" or "
+                             f"(F_E, F_I), numbers in (0, 10]", field="fano")
     try:
         v = np.broadcast_to(np.asarray(fano, dtype=float), (2,))
     except (TypeError, ValueError):
-        raise ParameterError(f"fano = {fano!r}; allowed: None or (F_E, F_I), numbers in (0, 2]",
-                             field="fano") from None
-    if isinstance(fano, (bool, str)) or not np.all((v > 0) & (v <= 2)):
-        raise ParameterError(f"fano = {fano!r} is out of range; allowed: None or (F_E, F_I), "
-                             f"numbers in (0, 2] (1: Poisson)", field="fano")
-    return (float(v[0]), float(v[1]))
+        raise ParameterError(f"fano = {fano!r}; allowed: None, \"renewal\", \"poisson\" or "
+                             f"(F_E, F_I), numbers in (0, 10]", field="fano") from None
+    if isinstance(fano, bool) or not np.all((v > 0) & (v <= FANO_MAX)):
+        raise ParameterError(f"fano = {fano!r} is out of range; allowed: None, \"renewal\", "
+                             f"\"poisson\" or (F_E, F_I), numbers in (0, 10] (1: Poisson)",
+                             field="fano")
+    rule = "poisson" if np.all(v == 1.0) else "fixed"
+    return rule, (float(v[0]), float(v[1]))
 
 
 def _find_root(fmap, homotopy, starts, G_bal, method, opts) -> RootResult:

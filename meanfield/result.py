@@ -127,6 +127,15 @@ class MeanFieldResult:
         The solver's second-moment unknowns (for warm starts; empty without spread).
     spread_nodes : int
         Gauss-Hermite nodes of the z-average (0 without spread).
+    sigma_scale : ndarray (2, n)
+        Noise factor of the filter rule (``meanfield.effective_filter``; ones for the
+        white and Fourcaud-Brunel filters).
+    fano : ndarray (2,)
+        Variance factors :math:`(F_E, F_I)` of the presynaptic spike trains used
+        (``solve(fano=...)``, docs/theory.md section 10, eq. (10.5)); ones for Poisson.
+    fano_rule : str
+        "poisson", "fixed" (given by the caller) or "renewal" (self-consistent,
+        ``meanfield.renewal.population_fano``).
     converged : bool
         ``status == CONVERGED``, i.e. ``residual <= tol`` (a property, like every
         attribute below: diagnostics computed by ``meanfield.diagnostics`` on access).
@@ -196,8 +205,12 @@ class MeanFieldResult:
     second_moments: np.ndarray | None = None
     spread_nodes: int = 0
     sigma_scale: np.ndarray | None = None
+    fano: np.ndarray | None = None
+    fano_rule: str = "poisson"
 
     def __post_init__(self):
+        if self.fano is None:
+            object.__setattr__(self, "fano", np.ones(2))
         if self.sigma_scale is None:
             object.__setattr__(self, "sigma_scale", np.ones(np.shape(self.rate)))
         if self.sigma_q is None:
@@ -269,17 +282,21 @@ class MeanFieldResult:
 
     # ------------------------------------------------------------------ distributions
     @cached_property
-    def _z_profile(self):
-        r"""(z, mass, rates (2, n, nz)): each label's rate along the frozen z.
+    def _z_nodes(self):
+        r"""(z, mass, mu, sigma, rates): each label along the frozen z, arrays (2, n, nz).
 
-        Without spread one node z = 0 (the label rates). With spread
-        :math:`\Phi(\mu + \sigma_q z, \sqrt{\sigma^2 + c z}; \tau_s)` (c =
-        ``noise_slope``) re-evaluated with the solve's transfer function and filter on
+        Without spread one node z = 0 (the label values). With spread the node's mean input
+        :math:`\mu + \sigma_q z`, its effective noise
+        :math:`\sqrt{\sigma^2 + c z}` (c = ``noise_slope``) times ``sigma_scale``, and
+        :math:`\Phi` there, re-evaluated with the solve's transfer function and filter on
         ``meanfield.diagnostics.spread_z_grid``.
         """
         z, mass = dg.spread_z_grid(self.spread)
+        scale = np.asarray(self.sigma_scale, float)
         if not self.spread:
-            return z, mass, np.asarray(self.rate, float)[..., None]
+            one = (np.asarray(x, float)[..., None] for x in
+                   (self.mu, self.sigma * scale, self.rate))
+            return (z, mass, *one)
         from ._phi import SIGMA_FLOOR, PopulationTransfer
         from .degree_space import _NOISE_FLOOR
 
@@ -293,8 +310,17 @@ class MeanFieldResult:
         floor = np.maximum(_NOISE_FLOOR * self.sigma.ravel() ** 2, SIGMA_FLOOR ** 2)
         sigma = np.sqrt(np.maximum(var, floor[None, :])).ravel()
         r = transfer.evaluate(mu, sigma, np.tile(self.tau_s.ravel(), nz), derivatives=False,
-                              scale=np.tile(np.asarray(self.sigma_scale, float).ravel(), nz))[0]
-        return z, mass, np.moveaxis(r.reshape(nz, 2, n), 0, -1)
+                              scale=np.tile(scale.ravel(), nz))[0]
+
+        def nodes(x):
+            return np.moveaxis(np.asarray(x).reshape(nz, 2, n), 0, -1)
+        return z, mass, nodes(mu), nodes(sigma) * scale[..., None], nodes(r)
+
+    @cached_property
+    def _z_profile(self):
+        """(z, mass, rates (2, n, nz)): each label's rate along the frozen z (``_z_nodes``)."""
+        z, mass, _, _, prof = self._z_nodes
+        return z, mass, prof
 
     def _cdf(self, a: int, x) -> np.ndarray:
         z, _, prof = self._z_profile
@@ -437,6 +463,9 @@ class MeanFieldResult:
                 f"  {pop}: mean rate {self.mean_rate[a]:.4g} Hz (labels {self.rate[a].min():.3g}"
                 f"..{self.rate[a].max():.3g}), mu {self.mu[a].min():.4g}..{self.mu[a].max():.4g} mV, "
                 f"silent {self.fraction_silent[a]:.3f}, saturated {self.fraction_saturated[a]:.3f}")
+        if self.fano_rule != "poisson":
+            lines.append(f"  presynaptic variance factors F_E {self.fano[0]:.4g}, "
+                         f"F_I {self.fano[1]:.4g} ({self.fano_rule})")
         if not self.converged:
             lines.append("  " + self.message)
         return "\n".join(lines)

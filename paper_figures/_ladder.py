@@ -48,7 +48,8 @@ def run_point(preset: str, model_spec: dict, N: int, T: float, burn_in: float, *
 
     The theory is ``solve(params, model, spread=True)``: the filtered-noise transfer
     (``filter="auto"``, docs/theory.md section 9) with the spread of mean input within a
-    label (section 10).
+    label and the self-consistent sub-Poisson factor of the recurrent input (section 10,
+    ``fano="renewal"``, the default with the spread).
     """
     params = NetworkParams.preset(preset, N=N)
     model = DegreeModel.from_spec(model_spec)

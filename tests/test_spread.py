@@ -168,9 +168,11 @@ def test_sigma_q_by_hand_for_the_homogeneous_network():
             for b in (0, 1)) + p.J[0, 2] ** 2 * p.K[0, 2] * (1 - p.p[0, 2]) * p.r_X ** 2
     assert res.sigma_q[0, 0] == pytest.approx(nr.tau_m * np.sqrt(v), rel=1e-8)
     np.testing.assert_allclose(res.quenched_variance.sum(axis=-1), res.sigma_q ** 2, rtol=1e-12)
-    # noise slope: c = sum_b J_ab v_b / sigma_q
+    # noise slope: c = sum_b F_b J_ab v_b / sigma_q (F_X = 1: the external input is Poisson)
+    assert res.fano_rule == "renewal" and np.all(res.fano < 1)
+    F = np.array([res.fano[0], res.fano[1], 1.0])
     np.testing.assert_allclose(res.noise_slope[0],
-                               res.quenched_variance[0] @ p.J[0] / res.sigma_q[0], rtol=1e-12)
+                               res.quenched_variance[0] @ (F * p.J[0]) / res.sigma_q[0], rtol=1e-12)
 
 
 def test_no_spread_when_every_connection_exists():
@@ -178,7 +180,7 @@ def test_no_spread_when_every_connection_exists():
     sigma_q = 0 (1 - p m = 0 in (10.1)) and spread=True gives the solve without spread."""
     p = dataclasses.replace(NetworkParams.preset("brunel_lif", N=400), p_EE=1.0, p_EI=1.0,
                             p_IE=1.0, p_II=1.0, p_EX=1.0, p_IX=1.0)
-    a, b = solve(p, spread=False), solve(p, spread=True)
+    a, b = solve(p, spread=False), solve(p, spread=True, fano="poisson")
     assert b.converged
     np.testing.assert_array_equal(b.sigma_q, 0.0)
     np.testing.assert_allclose(b.rate, a.rate, rtol=1e-8)
@@ -186,15 +188,21 @@ def test_no_spread_when_every_connection_exists():
 
 # ---------------------------------------------------------------------- the solve itself
 def test_gauss_hermite_convergence(lif_params):
-    """Population and label rates converge fast in the number of z nodes."""
+    """Population and label rates converge fast in the number of z nodes (Poisson input:
+    with the default sub-Poisson factor, F itself is a sum over the nodes)."""
     m = models(24)["case_B"]
-    ref = solve(lif_params, m, spread=True, spread_nodes=96)
+    ref = solve(lif_params, m, spread=True, spread_nodes=96, fano="poisson")
     for nodes, tol in ((16, 1e-7), (32, 1e-10)):
-        r = solve(lif_params, m, spread=True, spread_nodes=nodes)
+        r = solve(lif_params, m, spread=True, spread_nodes=nodes, fano="poisson")
         # measured: 7e-9 (16 nodes) and 3e-14 (32) for the label rates
         np.testing.assert_allclose(r.rate, ref.rate, rtol=tol)
-    r8 = solve(lif_params, m, spread=True, spread_nodes=8)
+    r8 = solve(lif_params, m, spread=True, spread_nodes=8, fano="poisson")
     assert np.max(np.abs(r8.rate / ref.rate - 1)) > 1e-6   # the test can tell nodes apart
+    # with the sub-Poisson factor: F and the rates within 1e-5 of 96 nodes at 32
+    ren96 = solve(lif_params, m, spread=True, spread_nodes=96)
+    ren32 = solve(lif_params, m, spread=True)
+    np.testing.assert_allclose(ren32.fano, ren96.fano, atol=1e-5)
+    np.testing.assert_allclose(ren32.rate, ren96.rate, rtol=1e-5)
 
 
 def test_self_consistency_on_the_fine_z_grid(lif_params):
@@ -212,7 +220,7 @@ def test_spread_raises_rates_and_closes_the_lif_gap(lif_params):
     """Averaging the convex Phi over the spread raises the mean rates (measured numbers:
     benchmarks/validate_network_accuracy.py)."""
     r0 = solve(lif_params, spread=False)
-    r1 = solve(lif_params, spread=True)
+    r1 = solve(lif_params, spread=True, fano="poisson")
     assert r1.converged
     assert np.all(r1.mean_rate > r0.mean_rate)
     assert r1.mean_rate == pytest.approx([2.2177, 8.6891], rel=1e-3)
@@ -239,9 +247,12 @@ def test_converges_along_the_ladder(lif_params, name, N):
 
 
 def test_eif_converges(lif_params):
-    res = solve(NetworkParams.preset("akil2021"), models(16)["case_B"], spread=True)
+    p = NetworkParams.preset("akil2021")
+    res = solve(p, models(16)["case_B"], spread=True, fano="poisson")
     assert res.converged, res.message
-    assert np.all(res.mean_rate > solve(NetworkParams.preset("akil2021"), models(16)["case_B"]).mean_rate)
+    assert np.all(res.mean_rate > solve(p, models(16)["case_B"]).mean_rate)
+    ren = solve(p, models(16)["case_B"], spread=True)
+    assert ren.converged and np.all(ren.mean_rate < res.mean_rate), ren.message
 
 
 @pytest.mark.parametrize("filt", ["closed_form", "colored"])
