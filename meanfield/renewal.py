@@ -57,7 +57,7 @@ TABLE_GRID = 1000
 """Voltage nodes per point when building the table (CV^2 within 1e-4 of N_GRID's)."""
 CHUNK = 400
 """Points per vectorised block of ``isi_moments`` (memory: CHUNK x N_GRID x 8 arrays)."""
-TABLE_VERSION = 2
+TABLE_VERSION = 3
 SIGMA_NODES = np.geomspace(0.5, 200.0, 61)
 """mV: the sigma axis of the matched-CV^2 table (log spaced, 10 % steps)."""
 LOG_RATE_NODES = np.linspace(-3.0, 3.0, 241)
@@ -233,14 +233,17 @@ def _cache_file(neuron) -> Path:
 def build_cv2_table(neuron) -> np.ndarray:
     """Matched-rate :math:`CV^2` on (SIGMA_NODES, LOG_RATE_NODES), (61, 241).
 
-    For each sigma, ``isi_moments`` on 320 mean inputs, (threshold - mu)/sigma from -8 to
-    +6 (from a vanishing rate to near saturation), resampled at the table's log rates by
-    linear interpolation (the rate grows monotonically with mu). Rates outside the range
-    reached take the nearest end's value.
+    For each sigma, ``isi_moments`` on 340 mean inputs: (mu - threshold)/sigma from -8 to +6
+    in 280 equal steps, then 60 geometric steps up to mu = threshold + 80 mV where that is
+    further (small sigma); resampled at the table's log rates by linear interpolation (the
+    rate grows monotonically with mu). Rates outside the range reached take the nearest
+    end's value.
     """
     th = _soft_threshold(neuron)
-    xs = np.linspace(X_LOW, 6.0, 320)
-    S, X = np.meshgrid(SIGMA_NODES, xs, indexing="ij")
+    S = np.repeat(SIGMA_NODES[:, None], 340, axis=1)
+    top = np.maximum(6.0 * (1 + 1e-9), 80.0 / SIGMA_NODES)              # mu up to th + 80 mV
+    X = np.hstack([np.repeat(np.linspace(X_LOW, 6.0, 280)[None, :], SIGMA_NODES.size, axis=0),
+                   np.geomspace(np.full(SIGMA_NODES.size, 6.0 * (1 + 1e-6)), top, 60, axis=1)])
     rate, cv2 = isi_moments(neuron, th + X * S, S, n_grid=TABLE_GRID)
     out = np.empty((SIGMA_NODES.size, LOG_RATE_NODES.size))
     for i in range(SIGMA_NODES.size):

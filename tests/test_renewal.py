@@ -129,6 +129,28 @@ def test_matched_cv2_is_the_white_neuron_at_the_same_rate(which, request):
     assert SIGMA_NODES[0] <= 0.5 and LOG_RATE_NODES[0] == -3.0
 
 
+def test_table_built_from_scratch_matches_the_direct_computation(lif):
+    """``build_cv2_table`` itself (the other tests may read a cached table): nodes of the
+    table against isi_moments at the mu whose white rate is the node's rate."""
+    from meanfield.renewal import build_cv2_table
+
+    tab = build_cv2_table(lif)
+    assert tab.shape == (SIGMA_NODES.size, LOG_RATE_NODES.size) and np.all(np.isfinite(tab))
+    rng = np.random.default_rng(7)
+    i = rng.integers(5, SIGMA_NODES.size - 10, 25)             # sigma about 0.8 ... 110 mV
+    k = rng.integers(60, 200, 25)                              # rates 0.03 ... 100 Hz
+    sigma, rate = SIGMA_NODES[i], 10 ** LOG_RATE_NODES[k]
+    lo, hi = lif.theta - 10 * sigma, lif.theta + np.maximum(8 * sigma, 100.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        up = white_rate(mid, sigma, lif) > rate
+        hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+    r, cv2 = isi_moments(lif, 0.5 * (lo + hi), sigma)
+    np.testing.assert_allclose(r, rate, rtol=1e-3)
+    np.testing.assert_allclose(tab[i, k], cv2, atol=2e-3, rtol=2e-3)
+    assert np.all(tab[:, 0] > 0.99)                            # 1 mHz: Poisson escape
+
+
 @pytest.fixture(scope="module")
 def case_b():
     with warnings.catch_warnings():
@@ -236,6 +258,7 @@ def test_augmented_jacobian_matches_finite_differences(preset):
     """The spread system with F as two more unknowns: its Jacobian (analytic dF_pred/dy
     through the nodes' rates and noise, forward-difference F columns) against central
     differences of the whole residual."""
+    from _numdiff import central_jacobian  # tests/_numdiff.py
     from meanfield._moments import LabelGrid
     from meanfield._phi import PopulationTransfer, resolve_filter
 
@@ -251,13 +274,7 @@ def test_augmented_jacobian_matches_finite_differences(preset):
     y = smap.join(res.moments, res.second_moments)
     x = np.concatenate([y, res.fano]) * (1 + 0.005 * np.sin(np.arange(y.size + 2)))
     R, J, _ = aug._evaluate(x, True)
-    Jfd = np.zeros_like(J)
-    for k in range(x.size):
-        h = 1e-6 * max(abs(x[k]), 1e-3)
-        xp, xm = x.copy(), x.copy()
-        xp[k] += h
-        xm[k] -= h
-        Jfd[:, k] = (aug._evaluate(xp, False)[0] - aug._evaluate(xm, False)[0]) / (2 * h)
+    Jfd = central_jacobian(lambda v: aug._evaluate(v, False)[0], x)
     # measured 6e-8 ... 8e-8 relative to each row's largest entry, the F rows included
     # (the table is bilinear, so its gradient is exact inside a cell; a node crossing a cell
     # edge within +-h would show up here)
