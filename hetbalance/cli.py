@@ -130,8 +130,9 @@ def _add_solver_options(p):
                         "no-spike fractions; docs/theory.md section 10)")
     g.add_argument("--fano", metavar="RULE",
                    help="presynaptic spike-train variance factors: 'renewal' (self-consistent "
-                        "ISI CV^2; the default with --spread), 'poisson' (the default without), "
-                        "or F_E,F_I (numbers in (0, 10]; docs/theory.md section 10)")
+                        "ISI CV^2; with --spread the default where it predicts sub-Poisson "
+                        "trains), 'poisson' (the default without --spread), or F_E,F_I (numbers "
+                        "in (0, 10]; docs/theory.md section 10)")
 
 
 def _add_simulation_options(p):

@@ -689,8 +689,13 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
         sigma and the same rate), iterated to a fixed point (``FANO_TOL`` = 1e-4, at most
         ``FANO_MAXITER`` = 12 warm-started solves; not reaching it is reported in
         ``status``/``message``). "poisson" or 1: Poisson trains. Numbers in (0, 10]: fixed
-        factors (e.g. measured ones). Default None: "renewal" with ``spread=True``,
-        "poisson" without (``spread=False`` is the solver of before issue 10, unchanged).
+        factors (e.g. measured ones). Default None: with ``spread=True`` "renewal" where
+        the rule predicts sub-Poisson trains at the Poisson solution (F <= 1 for both
+        populations, the range it was validated in), else Poisson input with a note in
+        ``message`` (super-Poisson predictions, e.g. ``brunel_lif``: F about 1.5, feed back
+        positively and are not validated); without spread "poisson" (``spread=False`` is
+        the solver of before issue 10, unchanged). An explicit "renewal" tries any
+        prediction up to F = 2 and reports larger ones as not converged.
         Measured at N = 10^4 (``akil2021``, ``akil2021_lif``; homogeneous, Cases B and C;
         benchmarks/README_colored.md section 6): with ``spread=True`` and "renewal" the
         population rates are within -0.3 ... +1.0 % of the simulation, the no-spike
@@ -783,8 +788,13 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     opts = dict(tol=tol, maxiter=maxiter, deadline=deadline)
 
     def solve_at(F, warm, resume=False):
-        """Solve at variance factors F; ``resume`` (spread): the spread system only, from ``warm``."""
+        """Solve at variance factors F.
+
+        ``resume``: from ``warm`` by Newton alone (the fixed-point iteration on F), with
+        spread the spread system only.
+        """
         fmap = _MomentMap(grid, params, transfer, F)
+        how = "newton" if resume else method
         if resume and spread:
             root = RootResult(x=np.array(warm.moments, float), success=True, status=CONVERGED,
                               message="resumed", method="warm start")
@@ -795,39 +805,61 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
                 starts.append(("warm start", np.array(warm.moments, float)))
             if ok:
                 starts.append(("balanced limit", G_bal))
-            root = _find_root(fmap, _homotopy(grid, params, transfer, F), starts, G_bal, method,
+            root = _find_root(fmap, _homotopy(grid, params, transfer, F), starts, G_bal, how,
                               opts)
         smap = None
         if spread:
-            smap, root = _find_spread_root(fmap, root, warm, spread_nodes, method, opts)
+            smap, root = _find_spread_root(fmap, root, warm, spread_nodes, how, opts)
         res = _assemble(fmap, root, tol, silent_rate, saturated_rate, model.name, filters,
                         time.perf_counter() - t_start, smap)
         return res, (smap, root)
 
     result, last = solve_at(fano, initial)
-    F0 = _predicted_fano(result, *last) if fano_rule == "renewal" and result.converged else None
-    if F0 is not None and np.any(F0 > FANO_RANGE[1]):
-        result = replace(result, status=DOMAIN, fano=np.ones(2), fano_rule="renewal",
-                         message=result.message + f"; sub-Poisson factor: the renewal rule "
-                         f"predicts F = ({F0[0]:.3g}, {F0[1]:.3g}) at the Poisson solution, "
-                         f"beyond {FANO_RANGE[1]:g} (CV^2 > 2: noise-dominated firing, outside "
-                         f"the rule's validated range); the returned rates are the Poisson "
-                         f"ones. Pass fano=\"poisson\" or measured factors")
-    elif fano_rule == "renewal" and spread and result.converged:
-        aug = _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model.name,
-                              filters, t_start)
-        result = aug if aug is not None else \
-            _renewal_fixed_point(solve_at, result, last, opts["deadline"])
-    elif fano_rule == "renewal":
-        result = _renewal_fixed_point(solve_at, result, last, opts["deadline"])
+    if fano_rule in ("auto", "renewal") and result.converged:
+        result = _renewal(fano_rule, result, last, solve_at, spread, tol, opts, silent_rate,
+                          saturated_rate, model.name, filters, t_start)
     else:
-        result = replace(result, fano=np.array(fano, float), fano_rule=fano_rule)
+        result = replace(result, fano=np.array(fano, float),
+                         fano_rule="poisson" if fano_rule == "auto" else fano_rule)
     if strict and not result.converged:
         raise ConvergenceError(f"solve(N = {params.N}, model = {model.name!r}) did not converge: "
                                f"{result.message}", result)
     warn_regime(params, filters, result.tau_s,
                 result.mean_rate if np.all(np.isfinite(result.rate)) else None)
     return result
+
+
+def _renewal(rule, result, last, solve_at, spread, tol, opts, silent_rate, saturated_rate,
+             model_name, filters, t_start):
+    """Return the solution with the sub-Poisson factor, from the Poisson ``result``.
+
+    ``rule`` is "auto" or "renewal".
+
+    "auto" (the default with spread) keeps Poisson input, with a note, where the rule
+    predicts super-Poisson trains (F > 1 at the Poisson solution: outside the range it was
+    validated in, and a positive feedback, more variance giving more irregular trains).
+    "renewal" tries any prediction up to ``FANO_RANGE[1]``.
+    """
+    F0 = _predicted_fano(result, *last)
+    if rule == "auto" and np.any(F0 > 1.0):
+        return replace(result, fano=np.ones(2), fano_rule="poisson",
+                       message=result.message + f"; Poisson input kept: the renewal rule "
+                       f"predicts super-Poisson trains here (F = ({F0[0]:.3g}, {F0[1]:.3g}) at "
+                       f"the Poisson solution), outside its validated range F <= 1 "
+                       f"(fano=\"renewal\" forces it)")
+    if np.any(F0 > FANO_RANGE[1]):
+        return replace(result, status=DOMAIN, fano=np.ones(2), fano_rule="renewal",
+                       message=result.message + f"; sub-Poisson factor: the renewal rule "
+                       f"predicts F = ({F0[0]:.3g}, {F0[1]:.3g}) at the Poisson solution, "
+                       f"beyond {FANO_RANGE[1]:g} (CV^2 > 2: noise-dominated firing, outside "
+                       f"the rule's validated range); the returned rates are the Poisson "
+                       f"ones. Pass fano=\"poisson\" or measured factors")
+    if spread:
+        aug = _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model_name,
+                              filters, t_start)
+        if aug is not None:
+            return aug
+    return _renewal_fixed_point(solve_at, result, last, opts["deadline"])
 
 
 def _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model_name, filters,
@@ -934,10 +966,12 @@ def _predicted_fano(result, smap, root) -> np.ndarray:
 def _check_fano(fano, spread: bool) -> tuple:
     """Return (rule, (F_E, F_I)): rule "poisson", "fixed" or "renewal" (F then starts at 1).
 
-    None: "renewal" with spread, "poisson" without.
+    None: "auto" with spread (``_renewal``), "poisson" without.
     """
     if fano is None:
-        fano = "renewal" if spread else 1.0
+        if spread:
+            return "auto", (1.0, 1.0)
+        fano = 1.0
     if isinstance(fano, str):
         if fano == "renewal":
             return "renewal", (1.0, 1.0)

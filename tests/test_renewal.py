@@ -54,10 +54,13 @@ def test_lif_cv2_matches_brunel_formula(lif, mu, sigma):
     assert cv2 == pytest.approx(cv2_ref, rel=1e-4)
 
 
-@pytest.mark.parametrize("which", ["eif", "lif"])
+@pytest.mark.parametrize("which", ["eif", "lif", "eif_high_cut"])
 def test_rate_matches_the_package_transfer(which, request):
-    neuron = request.getfixturevalue(which)
-    th = neuron.V_T if which == "eif" else neuron.theta
+    """Against the Siegert formula (LIF) and threshold integration (EIF; independent code),
+    including an EIF whose spike cut is 80 Delta_T above V_T (rosenbaum2017's I neuron)."""
+    neuron = NetworkParams.preset("rosenbaum2017").neuron_I if which == "eif_high_cut" \
+        else request.getfixturevalue(which)
+    th = neuron.theta if which == "lif" else neuron.V_T
     sigma = np.array([0.5, 2.0, 5.0, 10.0, 16.0, 40.0])[:, None]
     mu = th + np.array([-7.5, -3.0, -1.0, 0.0, 2.0, 5.0])[None, :] * sigma
     r, cv2 = isi_moments(neuron, mu, sigma)
@@ -296,3 +299,19 @@ def test_rule_outside_its_range_is_reported():
     assert not res.converged and "beyond 2" in res.message and "fano=\"poisson\"" in res.message
     np.testing.assert_array_equal(res.rate, poisson.rate)
     assert np.all(population_fano(poisson) > 2.0)
+
+
+def test_default_keeps_poisson_where_the_rule_predicts_super_poisson_trains():
+    """brunel_lif (mu about -10 mV, sigma about 19 mV, reset 10 mV below a 20 mV threshold):
+    the rule predicts CV^2 about 1.5; the default keeps Poisson input and says why, an
+    explicit fano="renewal" tries it."""
+    p = NetworkParams.preset("brunel_lif")
+    default = solve(p, spread=True)
+    poisson = solve(p, spread=True, fano="poisson")
+    assert default.converged and default.fano_rule == "poisson"
+    assert "super-Poisson" in default.message and "fano=\"renewal\" forces it" in default.message
+    np.testing.assert_array_equal(default.rate, poisson.rate)
+    assert np.all(population_fano(poisson) > 1.2)
+    forced = solve(p, spread=True, fano="renewal")
+    assert forced.fano_rule == "renewal"
+    assert forced.converged == bool(np.all(forced.fano <= 2.0) and "self-consistent (" in forced.message)
