@@ -16,6 +16,11 @@ Two CV rules:
   white-noise rate equals the node's colored rate (same sigma): the diffusion neuron at
   the same distance from threshold, in rate terms, as the filtered-noise neuron.
 
+The package's default (``solve(spread=True)``, ``meanfield.renewal``) is the ``matched``
+rule, solved with the rates by Newton; this script keeps both rules and the plain
+iteration, as measured for benchmarks/README_colored.md section 6. Each solve here passes
+``fano`` explicitly.
+
 Run: python benchmarks/renewal_selfconsistent.py [--rule direct|matched] [--check]
 """
 
@@ -32,71 +37,16 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from meanfield import DegreeModel, NetworkParams, solve  # noqa: E402
+from meanfield.renewal import isi_moments  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from validate_network_accuracy import MODELS, PRESETS  # noqa: E402
 
-NGRID = 1200
-
-
 def fpt_moments(mu, sigma, neuron):
-    """White-noise first-passage moments: (rate Hz, CV^2) at arrays mu, sigma (mV).
-
-    tau_m dV = [-(V - mu) + psi(V)] dt + sigma sqrt(tau_m) dW; psi = Delta_T e^{(V-V_T)/Delta_T}
-    for the EIF (cut at V_th, reflecting at V_lb), 0 for the LIF (threshold theta).
-    T_n(v) = int_v^th (tau/D) e^{-Phi(x)} int_lo^x e^{Phi(y)} n T_{n-1}(y) dy dx,
-    D = sigma^2/2, Phi = 2 A / sigma^2, A' = drift.
-    """
-    mu = np.atleast_1d(np.asarray(mu, float))
-    sigma = np.atleast_1d(np.asarray(sigma, float))
-    tau = neuron.tau_m
-    eif = neuron.kind == "EIF"
-    th = neuron.V_th if eif else neuron.theta
-    vr = neuron.V_re if eif else neuron.V_r
-    rate = np.empty(mu.size)
-    cv2 = np.empty(mu.size)
-    for s in range(0, mu.size, 500):
-        m, sg = mu[s:s + 500, None], sigma[s:s + 500, None]
-        lo = np.minimum(m - 9.0 * sg, vr - 1.0)
-        if eif:
-            lo = np.maximum(lo, neuron.V_lb)
-        u = np.linspace(0.0, 1.0, NGRID)[None, :]
-        x = lo + (th - lo) * u                                  # (p, NGRID)
-        dx = (th - lo) / (NGRID - 1)
-        A = -0.5 * (x - m) ** 2
-        if eif:
-            A = A + neuron.Delta_T ** 2 * np.exp((x - neuron.V_T) / neuron.Delta_T)
-        Phi = 2.0 * A / sg ** 2
-        Phi = Phi - Phi.max(axis=1, keepdims=True)
-        D = 0.5 * sg ** 2
-        eP = np.exp(Phi)
-
-        def cumtrap(f):
-            c = np.concatenate([np.zeros((f.shape[0], 1)),
-                                np.cumsum(0.5 * (f[:, 1:] + f[:, :-1]), axis=1)], axis=1)
-            return c * dx
-
-        def moment(prev, n):
-            inner = cumtrap(eP * n * prev)                        # int_lo^x e^Phi T_{n-1}
-            g = (tau / D) * inner * np.exp(-Phi)                 # T_n'(x) = -g
-            G = cumtrap(g)
-            return G[:, -1:] - G                                 # int_x^th g
-
-        T1 = moment(np.ones_like(x), 1)
-        T2 = moment(T1, 2)
-        j = np.clip(np.rint((vr - lo) / dx).astype(int), 0, NGRID - 1)[:, 0]
-        rows = np.arange(x.shape[0])
-        # linear interpolation at V_r
-        xf = ((vr - lo) / dx)[:, 0]
-        j0 = np.clip(np.floor(xf).astype(int), 0, NGRID - 2)
-        fr = xf - j0
-        t1 = (1 - fr) * T1[rows, j0] + fr * T1[rows, j0 + 1]
-        t2 = (1 - fr) * T2[rows, j0] + fr * T2[rows, j0 + 1]
-        del j
-        mean_isi = neuron.tau_ref + t1
-        rate[s:s + 500] = 1.0 / mean_isi
-        cv2[s:s + 500] = np.maximum(t2 - t1 ** 2, 0.0) / mean_isi ** 2
-    return rate, cv2
+    """White-noise first-passage (rate Hz, CV^2) at arrays mu, sigma (mV):
+    ``meanfield.renewal.isi_moments`` (this script had its own trapezoid version, which
+    overflowed below sigma ~ 2 mV)."""
+    return isi_moments(neuron, mu, sigma)
 
 
 def matched_mu(r_target, sigma, neuron, mu_lo, mu_hi, iters=24):
