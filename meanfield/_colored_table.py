@@ -108,6 +108,14 @@ def shipped_path(neuron) -> Path:
     return _DATA / f"colored_{neuron.kind}_{neuron_key(neuron, with_version=False)[:20]}.npz"
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """Write a compressed .npz atomically (a concurrent reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
 # --------------------------------------------------------------------------- the table
 @dataclass(frozen=True)
 class Table:
@@ -184,12 +192,9 @@ class Table:
         return (out, tuple(g)) if grad else out
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez_compressed(tmp, x=self.x, log_sigma=self.log_sigma, q=self.q,
-                            log_ratio=self.log_ratio, trusted=self.trusted,
-                            meta=np.array(json.dumps(self.meta)))
-        os.replace(tmp, path)      # atomic: a concurrent reader never sees half a file
+        save_npz(path, x=self.x, log_sigma=self.log_sigma, q=self.q,
+                 log_ratio=self.log_ratio, trusted=self.trusted,
+                 meta=np.array(json.dumps(self.meta)))
 
     @classmethod
     def load(cls, path: Path) -> "Table":

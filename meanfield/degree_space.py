@@ -239,82 +239,62 @@ class _RenewalSpreadMap:
                            fun_and_jac=lambda x: self._evaluate(x, True)[:2],
                            in_domain=self.in_domain, residual=self.residual)
 
-    def nodes(self, x):
-        """(rates, sigma_eff) (2, n, nz) of the nodes."""
-        return np.moveaxis(np.asarray(x).reshape(self.smap.z.size, 2, self.n), 0, -1)
-
     def predicted(self, parts, jacobian: bool):
-        """F_pred (2,) and, with ``jacobian``, dF_pred/dy (2, dim y)."""
-        from .renewal import MIN_RATE, matched_cv2
+        """Return F_pred (2,), and with ``jacobian`` dF_pred/dy (2, dim y) and the pieces.
+
+        The pieces ``(alpha, gamma, row_w)`` of ``weighted_cv2`` are reused by
+        ``f_columns``; without ``jacobian`` both are None.
+        """
+        from .renewal import weighted_cv2
 
         phi, sig = parts["phi"], parts["sigma_eff"]            # (nz, P)
         n, wz = self.n, self.smap.wz
         F = np.ones(2)
-        g = [np.zeros_like(phi) for _ in range(5)]
+        alpha, gamma = np.zeros_like(phi), np.zeros_like(phi)
         row_w = np.zeros(2 * n)
         for a in (0, 1):
             cols = slice(a * n, (a + 1) * n)
-            r, sg = phi[:, cols], sig[:, cols]
-            keep = r > MIN_RATE
             w = wz[:, None] * self.weights[a][None, :]
-            D = float(np.sum(w * np.where(keep, r, 0.0)))
-            if D <= 0:
-                continue
-            c, c_r, c_s = matched_cv2(self.neurons[a], np.where(keep, r, 1.0), sg, grad=True)
-            F[a] = float(np.sum(w * np.where(keep, r * c, 0.0))) / D
             if not jacobian:
+                F[a] = weighted_cv2(self.neurons[a], w, phi[:, cols], sig[:, cols])
                 continue
-            p_mu, p_var, p_slope, p_tau, p_scale = (x[:, cols] for x in parts["partials"])
-            S, clipped, scale = parts["S"][:, cols], parts["clipped"][:, cols], parts["scale"][cols]
-            alpha = np.where(keep, c + r * c_r - F[a], 0.0)
-            gamma = np.where(keep, r * c_s, 0.0)
-            inv2S = 0.5 / S
-            g[0][:, cols] = alpha * p_mu
-            g[1][:, cols] = alpha * p_var + gamma * scale * np.where(clipped, _NOISE_FLOOR, 1.0) * inv2S
-            g[2][:, cols] = alpha * p_slope + gamma * scale * np.where(clipped, 0.0, inv2S)
-            g[3][:, cols] = alpha * p_tau
-            g[4][:, cols] = alpha * p_scale + gamma * S
-            row_w[cols] = self.weights[a] / D
+            F[a], alpha[:, cols], gamma[:, cols], D = weighted_cv2(
+                self.neurons[a], w, phi[:, cols], sig[:, cols], grad=True)
+            if D > 0:
+                row_w[cols] = self.weights[a] / D
         if not jacobian:
-            return F, None
-        rows = parts["rows"](*g)                                 # (P, dim y)
+            return F, None, None
+        p_mu, p_var, p_slope, p_tau, p_scale = parts["partials"]
+        S, clipped, scale = parts["S"], parts["clipped"], parts["scale"][None, :]
+        inv2S = 0.5 / S
+        rows = parts["rows"](alpha * p_mu,
+                             alpha * p_var + gamma * scale * np.where(clipped, _NOISE_FLOOR, 1.0) * inv2S,
+                             alpha * p_slope + gamma * scale * np.where(clipped, 0.0, inv2S),
+                             alpha * p_tau,
+                             alpha * p_scale + gamma * S)        # (P, dim y)
         dF = np.stack([row_w[:n] @ rows[:n], row_w[n:] @ rows[n:]])
-        return F, dF
+        return F, dF, (alpha, gamma, row_w)
 
-    def f_columns(self, parts, F_pred, D):
+    def f_columns(self, parts, pieces):
         r"""d[R_y, F_pred]/dF_b (dim y + 2, 2) at fixed y, analytically.
 
         F_b scales source b's share of sigma^2 and of the noise slope:
         :math:`\partial var/\partial F_b = v^0_b`, :math:`\partial slope/\partial F_b =
         \lambda J_b (C_{q,b} H)/\sigma_q`, and the filter rule's tau_s and noise factor
         through :math:`v_b`. Per node :math:`\partial\Phi/\partial F_b` from the same
-        partials as the Jacobian; F_pred through the nodes' rates and effective noise.
+        partials as the Jacobian; F_pred through the nodes' rates and effective noise
+        (``pieces`` of ``predicted``).
         """
-        from .renewal import MIN_RATE, matched_cv2
-
         sm, base = self.smap, self.smap.base
         G, H = parts["G"], parts["H"]
         phi, S, clipped, scale = parts["phi"], parts["S"], parts["clipped"], parts["scale"]
-        p_mu, p_var, p_slope, p_tau, p_scale = parts["partials"]
+        _, p_var, p_slope, p_tau, p_scale = parts["partials"]
         _, dtau, dscale = parts["filt"]
+        alpha, gamma, row_w = pieces
         z = sm.z[:, None]
         wz = sm.wz
         n = self.n
         filtered = base.transfer.uses_filter()
-        # per-population CV^2 gradient pieces (as in ``predicted``)
-        alpha = np.zeros_like(phi)
-        gamma = np.zeros_like(phi)
-        row_w = np.zeros(2 * n)
-        for a in (0, 1):
-            cols = slice(a * n, (a + 1) * n)
-            r, sg = phi[:, cols], parts["sigma_eff"][:, cols]
-            keep = r > MIN_RATE
-            if D[a] <= 0:
-                continue
-            c, c_r, c_s = matched_cv2(self.neurons[a], np.where(keep, r, 1.0), sg, grad=True)
-            alpha[:, cols] = np.where(keep, c + r * c_r - F_pred[a], 0.0)
-            gamma[:, cols] = np.where(keep, r * c_s, 0.0)
-            row_w[cols] = self.weights[a] / D[a]
         out = np.zeros((sm.m + sm.m2 + 2, 2))
         for b in (0, 1):
             dvar = base._Csig_poisson[b] @ G                               # (P,)
@@ -337,28 +317,15 @@ class _RenewalSpreadMap:
 
     def _evaluate(self, x, jacobian: bool):
         y, F = self.split(np.asarray(x, float))
-        sm = self.at(F)
-        R, J, parts = sm._evaluate(y, jacobian)
+        R, J, parts = self.at(F)._evaluate(y, jacobian)
         if R is None:
             return None, None, None
-        F_pred, dF_dy = self.predicted(parts, jacobian)
+        F_pred, dF_dy, pieces = self.predicted(parts, jacobian)
         out = np.concatenate([R, F_pred - F])
         if not jacobian:
             return out, None, parts
-        cols = self.f_columns(parts, F_pred, self._denominators(parts))
-        top = np.hstack([J, cols[:-2]])
-        bottom = np.hstack([dF_dy, cols[-2:]])
-        return out, np.vstack([top, bottom]), parts
-
-    def _denominators(self, parts):
-        from .renewal import MIN_RATE
-
-        phi, n, wz = parts["phi"], self.n, self.smap.wz
-        D = np.zeros(2)
-        for a in (0, 1):
-            r = phi[:, a * n:(a + 1) * n]
-            D[a] = float(np.sum(wz[:, None] * self.weights[a][None, :] * np.where(r > MIN_RATE, r, 0.0)))
-        return D
+        cols = self.f_columns(parts, pieces)
+        return out, np.vstack([np.hstack([J, cols[:-2]]), np.hstack([dF_dy, cols[-2:]])]), parts
 
 
 def gauss_hermite(n_nodes: int):
@@ -787,13 +754,15 @@ def solve(params: NetworkParams, model: DegreeModel | None = None, N: int | None
     G_bal = grid.B @ r_lp if ok else None
     opts = dict(tol=tol, maxiter=maxiter, deadline=deadline)
 
+    fmap_poisson = _MomentMap(grid, params, transfer)
+
     def solve_at(F, warm, resume=False):
         """Solve at variance factors F.
 
         ``resume``: from ``warm`` by Newton alone (the fixed-point iteration on F), with
         spread the spread system only.
         """
-        fmap = _MomentMap(grid, params, transfer, F)
+        fmap = fmap_poisson.with_fano(F)
         how = "newton" if resume else method
         if resume and spread:
             root = RootResult(x=np.array(warm.moments, float), success=True, status=CONVERGED,
@@ -855,27 +824,24 @@ def _renewal(rule, result, last, solve_at, spread, tol, opts, silent_rate, satur
                        f"the rule's validated range); the returned rates are the Poisson "
                        f"ones. Pass fano=\"poisson\" or measured factors")
     if spread:
-        aug = _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model_name,
+        aug = _renewal_newton(last, F0, tol, opts, silent_rate, saturated_rate, model_name,
                               filters, t_start)
         if aug is not None:
             return aug
     return _renewal_fixed_point(solve_at, result, last, opts["deadline"])
 
 
-def _renewal_newton(last, result, tol, opts, silent_rate, saturated_rate, model_name, filters,
+def _renewal_newton(last, F0, tol, opts, silent_rate, saturated_rate, model_name, filters,
                     t_start):
     """F and the spread system together by Newton (``_RenewalSpreadMap``); None if it fails.
 
-    Starts from the Poisson solution ``last`` with F predicted there. The caller then falls
-    back to ``_renewal_fixed_point``.
+    Starts from the Poisson solution ``last`` with ``F0``, the F predicted there. The
+    caller then falls back to ``_renewal_fixed_point``.
     """
     smap, root = last
     aug = _RenewalSpreadMap(smap, tol)
     y0 = np.asarray(root.x, float)
-    _, _, parts = smap(y0)
-    if parts is None:
-        return None
-    F0 = np.clip(aug.predicted(parts, False)[0], FANO_RANGE[0], FANO_RANGE[1])
+    F0 = np.clip(F0, FANO_RANGE[0], FANO_RANGE[1])
     start = np.concatenate([y0, F0])
     sol = roots.attempt(aug.problem(), [("Poisson solution, F predicted there", start)],
                         ("newton",), **opts)

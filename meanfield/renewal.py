@@ -40,14 +40,14 @@ Fourcaud & Brunel, Neural Comput. 14, 2057 (2002); Lindner, Phys. Rev. E 69, 022
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ._colored_table import cache_dir, neuron_key, save_npz, v_ref
 from .errors import ParameterError
 
-__all__ = ["isi_moments", "matched_cv2", "fano_from_nodes", "population_fano"]
+__all__ = ["isi_moments", "matched_cv2", "weighted_cv2", "fano_from_nodes", "population_fano"]
 
 N_GRID = 2000
 """Voltage nodes of the first-passage quadrature (trapezoid, second order)."""
@@ -83,11 +83,6 @@ def _threshold(neuron):
     if neuron.kind == "EIF":
         return min(neuron.V_th, neuron.V_T + EIF_CUT * neuron.Delta_T), neuron.V_re
     return neuron.theta, neuron.V_r
-
-
-def _soft_threshold(neuron) -> float:
-    """Voltage the input is measured from: theta (LIF), V_T (EIF), mV."""
-    return neuron.V_T if neuron.kind == "EIF" else neuron.theta
 
 
 def _phi1_psi(d: np.ndarray):
@@ -219,7 +214,7 @@ def isi_moments(neuron, mu, sigma, *, n_grid: int = N_GRID):
                              f"{np.max(sigma, initial=-np.inf)!r}]", field="sigma")
     shape = mu.shape
     m, s = mu.ravel(), sigma.ravel()
-    th = _soft_threshold(neuron)
+    th = v_ref(neuron)
     deep = (th - m) / s > -X_LOW
     mq = np.where(deep, th + X_LOW * s, m)    # only for a finite quadrature; rate replaced below
     t1, t2 = np.empty(m.size), np.empty(m.size)
@@ -238,7 +233,6 @@ def isi_moments(neuron, mu, sigma, *, n_grid: int = N_GRID):
 
 # --------------------------------------------------------------------------- the table
 def _cache_file(neuron) -> Path:
-    from ._colored_table import cache_dir, neuron_key
     return cache_dir() / f"renewal_{neuron.kind}_v{TABLE_VERSION}_{neuron_key(neuron)[:20]}.npz"
 
 
@@ -251,7 +245,7 @@ def build_cv2_table(neuron) -> np.ndarray:
     rate grows monotonically with mu). Rates outside the range reached take the nearest
     end's value.
     """
-    th = _soft_threshold(neuron)
+    th = v_ref(neuron)
     S = np.repeat(SIGMA_NODES[:, None], 340, axis=1)
     top = np.maximum(6.0 * (1 + 1e-9), 80.0 / SIGMA_NODES)              # mu up to th + 80 mV
     X = np.hstack([np.repeat(np.linspace(X_LOW, 6.0, 280)[None, :], SIGMA_NODES.size, axis=0),
@@ -278,10 +272,7 @@ def _table(neuron) -> np.ndarray:
         pass
     tab = build_cv2_table(neuron)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, cv2=tab)
-        os.replace(tmp, path)
+        save_npz(path, cv2=tab)
     except OSError:
         pass
     return tab
@@ -341,6 +332,39 @@ def matched_cv2(neuron, rate, sigma, grad: bool = False):
     return out, d_rate, d_sigma
 
 
+def weighted_cv2(neuron, w, rates, sigma, grad: bool = False):
+    r"""Rate-weighted :math:`CV^2` of one population over its nodes (``matched_cv2``).
+
+    :math:`F = \sum w\,r\,CV^2 / D`, :math:`D = \sum w\,r`, over the nodes with
+    r > ``MIN_RATE`` (1 when there is none).
+
+    Parameters
+    ----------
+    neuron : LIF or EIF
+    w : array_like
+        Non-negative node weights (label weight times z weight), broadcast with ``rates``.
+    rates, sigma : array_like
+        Hz and mV (effective noise) of the nodes.
+    grad : bool
+        Also return ``(alpha, gamma, D)``:
+        :math:`dF = \sum w\,(\alpha\,dr + \gamma\,d\sigma) / D` with
+        :math:`\alpha = CV^2 + r\,\partial_r CV^2 - F`,
+        :math:`\gamma = r\,\partial_\sigma CV^2` (0 at the nodes left out).
+    """
+    r = np.asarray(rates, float)
+    keep = r > MIN_RATE
+    wr = np.where(keep, np.asarray(w, float) * r, 0.0)
+    D = float(np.sum(wr))
+    if D <= 0:
+        return (1.0, np.zeros_like(r), np.zeros_like(r), 0.0) if grad else 1.0
+    out = matched_cv2(neuron, np.where(keep, r, 1.0), sigma, grad=grad)
+    c = out[0] if grad else out
+    F = float(np.sum(wr * c)) / D
+    if not grad:
+        return F
+    return (F, np.where(keep, c + r * out[1] - F, 0.0), np.where(keep, r * out[2], 0.0), D)
+
+
 def fano_from_nodes(neurons, weights, wz, rates, sigma) -> np.ndarray:
     r"""Rate-weighted :math:`CV^2` of each population over (label, z) nodes, (F_E, F_I).
 
@@ -361,17 +385,11 @@ def fano_from_nodes(neurons, weights, wz, rates, sigma) -> np.ndarray:
     Returns
     -------
     ndarray (2,)
-        1 for a population with no node above ``MIN_RATE``.
+        1 for a population with no node above ``MIN_RATE`` (``weighted_cv2``).
     """
-    out = np.ones(2)
-    for a in (0, 1):
-        r = np.asarray(rates[a], float)
-        w = np.asarray(weights[a], float)[:, None] * np.asarray(wz, float)[None, :] * r
-        keep = (r > MIN_RATE) & (w > 0)
-        if np.any(keep):
-            cv2 = matched_cv2(neurons[a], r[keep], np.asarray(sigma[a])[keep])
-            out[a] = float(np.sum(w[keep] * cv2) / np.sum(w[keep]))
-    return out
+    w = np.asarray(wz, float)[None, :]
+    return np.array([weighted_cv2(neurons[a], np.asarray(weights[a], float)[:, None] * w,
+                                  rates[a], sigma[a]) for a in (0, 1)])
 
 
 def population_fano(result) -> np.ndarray:
